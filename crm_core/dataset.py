@@ -1,0 +1,70 @@
+"""The dataset every page analyses: immutable polars frames plus a content fingerprint."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_FILES = {"transactions": "transactions.csv", "customers": "customers.csv", "interactions": "interactions.csv"}
+
+
+def frame_fingerprint(frame: pl.DataFrame | None) -> str:
+    """SHA-256 over a frame's schema and every row's hash: equal content, equal fingerprint."""
+    digest = hashlib.sha256()
+    if frame is None:
+        digest.update(b"<none>")
+        return digest.hexdigest()
+    digest.update(repr(list(frame.schema.items())).encode())
+    digest.update(str(frame.height).encode())
+    if frame.height:
+        for seed in (0, 1):  # two 64-bit row hashes: collisions practically impossible
+            digest.update(frame.hash_rows(seed=seed).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Canonical tables of one analysis (DESIGN.md): ``transactions`` required, the others optional.
+
+    Frames are never mutated; derive new ones. ``fingerprint`` is a content hash usable as a cache key.
+    """
+
+    transactions: pl.DataFrame
+    customers: pl.DataFrame | None = None
+    interactions: pl.DataFrame | None = None
+    name: str = field(default="", compare=False)
+    derived_key: str | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Content hash; a dataset derived from another (filtered) may carry its key instead, computed
+        from the parent's fingerprint and the derivation, which is as unique and much cheaper."""
+        if self.derived_key is not None:
+            return self.derived_key
+        parts = [frame_fingerprint(f) for f in (self.transactions, self.customers, self.interactions)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+    def has(self, kind: str, column: str | None = None) -> bool:
+        """Whether the table ``kind`` exists (and, if given, has ``column`` with at least one value)."""
+        frame = getattr(self, kind)
+        if frame is None or frame.height == 0:
+            return False
+        if column is None:
+            return True
+        return column in frame.columns and frame[column].null_count() < frame.height
+
+
+def load_sample(directory: Path | str = SAMPLE_DIR) -> Dataset:
+    """The built-in sample (``sample_data/``), read through the same loader users' files go through."""
+    from crm_core.io import read_table
+
+    directory = Path(directory)
+    frames = {}
+    for kind, filename in SAMPLE_FILES.items():
+        path = directory / filename
+        frames[kind] = read_table(path, kind=kind).df if path.exists() else None
+    return Dataset(frames["transactions"], frames["customers"], frames["interactions"], name="sample")

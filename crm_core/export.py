@@ -1,0 +1,98 @@
+"""Formula-safe downloads: CSV with a UTF-8 BOM and .xlsx with formulas off.
+
+A cell that begins with ``=``, ``+``, ``-``, ``@``, tab or carriage return is run as a formula by
+spreadsheet programs (OWASP "CSV Injection"); such text cells get a leading apostrophe. Only text
+columns are touched: numbers (refunds are negative) stay numbers. Headers are neutralised too, since
+extra columns carry the uploader's header names.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+import polars as pl
+import xlsxwriter
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})$")
+
+
+def neutralise_text(value: str | None) -> str | None:
+    """Prefix an apostrophe when a spreadsheet would read the text as a formula."""
+    if value and value.startswith(TRIGGERS):
+        return "'" + value
+    return value
+
+
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text column (and header) made formula-safe; other columns untouched."""
+    renamed = frame.rename({c: neutralise_text(c) for c in frame.columns if neutralise_text(c) != c})
+    text_columns = [c for c, dtype in renamed.schema.items() if dtype == pl.String]
+    pattern = "^[" + re.escape("".join(TRIGGERS)) + "]"
+    return renamed.with_columns(
+        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text_columns
+    )
+
+
+def _flatten_for_export(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists and structs become text; datetimes stay datetimes (both writers handle them)."""
+    converted = []
+    for column, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List):
+            converted.append(pl.col(column).list.eval(pl.element().cast(pl.String)).list.join(", ").alias(column))
+        elif isinstance(dtype, (pl.Struct, pl.Object)):
+            converted.append(pl.col(column).cast(pl.String).alias(column))
+    return frame.with_columns(converted) if converted else frame
+
+
+def to_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """UTF-8 CSV with a BOM (Excel opens Chinese text correctly only with one), formula-safe."""
+    return neutralise(_flatten_for_export(frame)).write_csv(include_bom=True).encode("utf-8")
+
+
+def to_excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
+    """An .xlsx workbook with one sheet, written with xlsxwriter's formula parsing switched off."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+                                      "remove_timezone": True}) as workbook:
+        neutralise(_flatten_for_export(frame)).write_excel(workbook=workbook, worksheet=sheet, autofit=True)
+    return buffer.getvalue()
+
+
+def mask_phone(value: str | None) -> str | None:
+    """``13812345678`` → ``138****5678`` (Chinese mobile); other numbers keep their last four digits."""
+    if not value:
+        return value
+    digits = re.sub(r"[\s\-()]", "", value)
+    match = _MOBILE.match(digits)
+    if match:
+        return f"{match.group(1)}****{match.group(3)}"
+    return "****" + digits[-4:] if len(digits) > 4 else "****"
+
+
+def mask_email(value: str | None) -> str | None:
+    """``zhang.wei@example.com`` → ``z****@example.com``."""
+    if not value or "@" not in value:
+        return value
+    local, _, domain = value.partition("@")
+    return f"{local[:1]}****@{domain}"
+
+
+def mask_contacts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Phone and email columns masked (every download, and the screen by default), vectorised:
+    the same rules as :func:`mask_phone` and :func:`mask_email`."""
+    masks = []
+    if "phone" in frame.columns:
+        digits = pl.col("phone").cast(pl.String).str.replace_all(r"[\s\-()]", "")
+        masks.append(
+            pl.when(digits.str.contains(r"^(?:\+?86)?1[3-9]\d{9}$"))
+            .then(digits.str.replace(r"^(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})$", "${1}****${2}"))
+            .when(digits.str.len_chars() > 4).then(pl.lit("****") + digits.str.slice(-4))
+            .when(digits.str.len_chars() > 0).then(pl.lit("****"))
+            .otherwise(digits)
+            .alias("phone")
+        )
+    if "email" in frame.columns:
+        masks.append(pl.col("email").cast(pl.String).str.replace(r"^([^@])[^@]*@", "${1}****@").alias("email"))
+    return frame.with_columns(masks) if masks else frame

@@ -1,0 +1,154 @@
+"""Saved datasets: Parquet plus their mapping and load report, under an unguessable id.
+
+This is the second place (with ``io.py``) that touches files: a data directory holds one folder per
+dataset (``<id>/transactions.parquet``, optional ``customers.parquet`` / ``interactions.parquet``, and
+``meta.json``). A dataset is written into a temporary folder and renamed into place, so a crash never
+leaves half a dataset; ``meta.json`` is replaced atomically on rename. Nothing here knows about
+streamlit: a notebook can open a colleague's saved dataset with :func:`load`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from crm_core.dataset import Dataset
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TABLES = ("transactions", "customers", "interactions")
+META = "meta.json"
+
+
+class StoreError(Exception):
+    """A saved dataset could not be opened or changed; ``key``/``params`` are for a translated message."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class SavedInfo:
+    """What the list of saved datasets shows."""
+
+    dataset_id: str
+    name: str
+    created: str
+    rows: dict[str, int]
+    fingerprint: str
+
+
+def new_id() -> str:
+    """128 random bits, URL-safe: guessing one is hopeless."""
+    return secrets.token_urlsafe(16)
+
+
+def _folder(directory: Path | str, dataset_id: str) -> Path:
+    if not isinstance(dataset_id, str) or not ID_PATTERN.match(dataset_id):
+        raise StoreError("store.error.malformed_id")
+    return Path(directory) / dataset_id
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
+         extra: dict[str, Any] | None = None) -> str:
+    """Write ``dataset`` under a new id and return the id.
+
+    ``extra`` (JSON-safe) is kept in the metadata: the column mappings and load reports of the files.
+    """
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    dataset_id = new_id()
+    staging = root / f".staging-{dataset_id}"
+    staging.mkdir()
+    try:
+        rows = {}
+        for table in TABLES:
+            frame = getattr(dataset, table)
+            if frame is not None:
+                frame.write_parquet(staging / f"{table}.parquet")
+                rows[table] = frame.height
+        _write_json(staging / META, {
+            "id": dataset_id, "name": name, "created": created.isoformat(timespec="seconds"),
+            "rows": rows, "fingerprint": dataset.fingerprint, "extra": extra or {},
+        })
+        os.rename(staging, root / dataset_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dataset_id
+
+
+def read_meta(directory: Path | str, dataset_id: str) -> dict[str, Any]:
+    folder = _folder(directory, dataset_id)
+    try:
+        return json.loads((folder / META).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError("store.error.not_found") from None
+    except (OSError, ValueError):
+        raise StoreError("store.error.damaged") from None
+
+
+def load(directory: Path | str, dataset_id: str) -> tuple[Dataset, dict[str, Any]]:
+    """The saved dataset and its metadata; :class:`StoreError` for a malformed, unknown or damaged id."""
+    meta = read_meta(directory, dataset_id)
+    folder = _folder(directory, dataset_id)
+    frames: dict[str, pl.DataFrame | None] = {}
+    try:
+        for table in TABLES:
+            path = folder / f"{table}.parquet"
+            frames[table] = pl.read_parquet(path) if path.exists() else None
+    except (OSError, pl.exceptions.PolarsError):
+        raise StoreError("store.error.damaged") from None
+    if frames["transactions"] is None:
+        raise StoreError("store.error.damaged")
+    dataset = Dataset(frames["transactions"], frames["customers"], frames["interactions"], name=meta.get("name", ""))
+    return dataset, meta
+
+
+def list_saved(directory: Path | str) -> list[SavedInfo]:
+    """Every readable saved dataset, newest first (half-written staging folders are skipped)."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        if not folder.is_dir() or not ID_PATTERN.match(folder.name):
+            continue
+        try:
+            meta = read_meta(root, folder.name)
+        except StoreError:
+            continue
+        found.append(SavedInfo(folder.name, meta.get("name", ""), meta.get("created", ""),
+                               meta.get("rows", {}), meta.get("fingerprint", "")))
+    return sorted(found, key=lambda info: info.created, reverse=True)
+
+
+def rename(directory: Path | str, dataset_id: str, name: str) -> None:
+    meta = read_meta(directory, dataset_id)
+    meta["name"] = name
+    _write_json(_folder(directory, dataset_id) / META, meta)
+
+
+def delete(directory: Path | str, dataset_id: str) -> None:
+    """Move the folder aside in one rename, then remove it: a listing never sees half a dataset."""
+    folder = _folder(directory, dataset_id)
+    if not folder.is_dir():
+        raise StoreError("store.error.not_found")
+    trash = folder.with_name(f".deleted-{dataset_id}-{secrets.token_hex(4)}")
+    os.rename(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,191 @@
+"""Data: upload CRM exports, check the column mapping and the load report, use, save and share."""
+import hashlib
+import io
+from datetime import datetime
+
+import polars as pl
+import streamlit as st
+
+from crm_core import store
+from crm_core.dataset import Dataset
+from crm_core.export import to_csv_bytes
+from crm_core.io import DataError, LoadResult, read_table
+from crm_core.schema import COLUMNS, KINDS, REQUIRED
+from ui import data, state
+from ui.i18n import format_date, format_number
+from ui.state import lang, t
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet"]
+KEEP_AS_EXTRA = ""
+
+
+@st.cache_data(max_entries=12, show_spinner=False, scope="session")
+def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[str, str], ...], _raw: bytes) -> LoadResult:
+    """Read one upload; keyed on the full content hash, never on the bytes' sample."""
+    named = io.BytesIO(_raw)
+    named.name = file_name  # the reader uses the name for the report and as a format hint
+    return read_table(named, kind=kind, mapping=dict(mapping) if mapping else None)
+
+
+def mapping_editor(kind: str, result: LoadResult, file_key: str) -> dict[str, str] | None:
+    """A selectbox per source column; returns an override mapping when the user changed anything."""
+    options = [KEEP_AS_EXTRA] + list(COLUMNS[kind])
+    detected = result.report.mapping
+    chosen: dict[str, str] = {}
+    columns = st.columns(4)
+    for index, header in enumerate(result.report.headers):
+        key = f"map_{file_key}_{index}"
+        if key not in st.session_state:
+            st.session_state[key] = detected.get(header, KEEP_AS_EXTRA)
+        chosen[header] = columns[index % 4].selectbox(
+            header, options, key=key,
+            format_func=lambda c: t("data.mapping.keep") if c == KEEP_AS_EXTRA else c + ("  *" if c in REQUIRED[kind] else ""),
+        )
+    return chosen if chosen != {h: detected.get(h, KEEP_AS_EXTRA) for h in result.report.headers} else None
+
+
+def show_report(result: LoadResult, key: str) -> None:
+    report, language = result.report, lang()
+    kept, read = report.rows_kept, report.rows_read
+    a, b, c = st.columns(3)
+    a.metric(t("data.report.rows_read"), format_number(read, language))
+    b.metric(t("data.report.rows_kept"), format_number(kept, language))
+    c.metric(t("data.report.rows_dropped"), format_number(read - kept, language))
+    details = [t("data.report.format", format=report.file_format)]
+    if report.encoding:
+        details.append(t("data.report.encoding", encoding=report.encoding))
+    if report.delimiter:
+        details.append(t("data.report.delimiter", delimiter={"\t": "Tab"}.get(report.delimiter, report.delimiter)))
+    if report.date_order:
+        details.append(t("data.report.date_order", order=t(f"io.date_order.{report.date_order}")))
+    st.caption(" · ".join(details))
+    if not report.issues:
+        st.success(t("data.report.clean"), icon=":material/check_circle:")
+    for index, issue in enumerate(report.issues):
+        text = t(f"io.issue.{issue.key}", count=format_number(issue.count, language), column=issue.column or "")
+        icon = ":material/warning:" if issue.severity == "problem" else ":material/info:"
+        with st.expander(text, icon=icon):
+            if issue.examples:
+                st.dataframe(pl.DataFrame([{k: str(v) for k, v in row.items()} for row in issue.examples]),
+                             hide_index=True, key=f"examples_{key}_{index}")
+            else:
+                st.caption(t("data.report.no_examples"))
+    if result.rejected.height:
+        st.download_button(t("data.report.download_rejected", count=format_number(result.rejected.height, language)),
+                           data=to_csv_bytes(result.rejected), file_name=f"rejected_{report.kind}.csv", mime="text/csv",
+                           key=f"rejected_{key}", on_click="ignore", icon=":material/download:")
+
+
+def upload_section(kind: str) -> LoadResult | None:
+    st.subheader(t(f"data.kind.{kind}"))
+    st.caption(t(f"data.kind_help.{kind}"))
+    upload = st.file_uploader(t("data.upload.label"), type=UPLOAD_TYPES, key=f"upload_{kind}")
+    if upload is None:
+        return None
+    raw = upload.getvalue()
+    sha = hashlib.sha256(raw).hexdigest()
+    file_key = f"{kind}_{sha[:12]}"
+    override = st.session_state.get(f"override_{file_key}")
+    try:
+        result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), raw)
+    except DataError as error:
+        st.error(t(error.key, **error.params), icon=":material/error:")
+        if override:  # a mapping the user chose broke the file: offer the detected one again
+            if st.button(t("data.mapping.reset"), key=f"reset_{file_key}"):
+                st.session_state.pop(f"override_{file_key}", None)
+                for key in [k for k in st.session_state if str(k).startswith(f"map_{file_key}_")]:
+                    del st.session_state[key]
+                st.rerun()
+        return None
+    with st.expander(t("data.mapping.title"), expanded=not set(REQUIRED[kind]) <= set(result.report.mapping.values())):
+        st.caption(t("data.mapping.help"))
+        changed = mapping_editor(kind, result, file_key)
+        if changed is not None and changed != override:
+            st.session_state[f"override_{file_key}"] = changed
+            st.rerun()
+    with st.expander(t("data.report.title"), expanded=bool(result.report.problems)):
+        show_report(result, file_key)
+    with st.expander(t("data.preview.title")):
+        st.dataframe(result.df.head(200), hide_index=True, key=f"preview_{file_key}")
+    return result
+
+
+language = lang()
+st.title(t("data.title"))
+flash = st.session_state.pop("_data_flash", None)
+if flash:
+    st.success(t(flash[0], **flash[1]), icon=":material/check_circle:")
+st.caption(t("data.current", name=data.label(), lines=format_number(data.current().transactions.height, language)))
+
+tabs = st.tabs([t("data.tab.upload"), t("data.tab.saved")])
+with tabs[0]:
+    results = {kind: upload_section(kind) for kind in KINDS}
+    transactions = results["transactions"]
+    if transactions is None:
+        st.info(t("data.need_transactions"), icon=":material/info:")
+    elif transactions.df.height == 0:
+        st.error(t("data.no_rows_kept"), icon=":material/error:")
+    elif st.button(t("data.use"), type="primary", icon=":material/check:", key="use_data"):
+        customers = results["customers"].df if results["customers"] is not None else None
+        interactions = results["interactions"].df if results["interactions"] is not None else None
+        names = [r.report.source_name for r in results.values() if r is not None]
+        data.use_upload(Dataset(transactions.df, customers, interactions, name=names[0]), " + ".join(names))
+        st.session_state["_upload_reports"] = {k: r.report.to_dict() for k, r in results.items() if r is not None}
+        st.session_state["_data_flash"] = ("data.used", {"name": data.label()})
+        st.rerun()
+
+    st.divider()
+    st.subheader(t("data.save.title"))
+    if st.session_state.get("dataset_id"):
+        st.success(t("data.save.already", name=data.label()), icon=":material/cloud_done:")
+    elif st.session_state.get("dataset") is None:
+        st.caption(t("data.save.sample"))
+    else:
+        with st.form("save_form"):
+            name = st.text_input(t("data.save.name"), value=data.label(), max_chars=120)
+            if st.form_submit_button(t("data.save.button"), icon=":material/share:"):
+                try:
+                    dataset_id = data.save_current(name.strip() or data.label(), datetime.now(),
+                                                   extra={"reports": st.session_state.get("_upload_reports", {})})
+                    st.session_state["_data_flash"] = ("data.save.done", {"name": name})
+                    st.rerun()
+                except OSError as error:
+                    st.error(t("data.save.failed", reason=str(error.strerror or error)))
+
+with tabs[1]:
+    saved = store.list_saved(data.data_dir())
+    if not saved:
+        st.caption(t("data.saved.none"))
+    if st.session_state.get("dataset") is not None and st.button(t("data.saved.back_to_sample"), key="back_to_sample"):
+        data.use_sample()
+        st.session_state["_data_flash"] = ("data.used", {"name": t("app.dataset.sample")})
+        st.rerun()
+    for info in saved:
+        with st.container(border=True):
+            current = st.session_state.get("dataset_id") == info.dataset_id
+            st.markdown(f"**{info.name or info.dataset_id}**" + ("  ·  " + t("data.saved.in_use") if current else ""))
+            created = datetime.fromisoformat(info.created) if info.created else None
+            st.caption(t("data.saved.meta", created=format_date(created, language) if created else "–",
+                         lines=format_number(info.rows.get("transactions", 0), language), id=info.dataset_id))
+            open_col, rename_col, delete_col = st.columns([1, 2, 1])
+            if open_col.button(t("data.saved.open"), key=f"open_{info.dataset_id}", disabled=current):
+                try:
+                    data.open_saved(info.dataset_id)
+                    st.session_state["_data_flash"] = ("data.used", {"name": info.name})
+                except store.StoreError as error:
+                    st.session_state["_data_flash"] = (error.key, error.params)
+                st.rerun()
+            with rename_col.popover(t("data.saved.rename"), icon=":material/edit:"):
+                new_name = st.text_input(t("data.save.name"), value=info.name, key=f"name_{info.dataset_id}")
+                if st.button(t("data.saved.rename_confirm"), key=f"rename_{info.dataset_id}"):
+                    store.rename(data.data_dir(), info.dataset_id, new_name.strip() or info.name)
+                    if current:
+                        st.session_state["dataset_label"] = new_name.strip() or info.name
+                    st.rerun()
+            with delete_col.popover(t("data.saved.delete"), icon=":material/delete:"):
+                st.caption(t("data.saved.delete_warning"))
+                if st.button(t("data.saved.delete_confirm"), key=f"delete_{info.dataset_id}", type="primary"):
+                    store.delete(data.data_dir(), info.dataset_id)
+                    if current:
+                        data.use_sample()
+                    st.rerun()

@@ -1,0 +1,52 @@
+"""AppTest helpers: run the real app.py, switch pages, read what a user would read."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+def fresh_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app(query: dict | None = None, locale: str = "en-US", page: str | None = None, clear: bool = True) -> AppTest:
+    """The app after its first run (optionally opened with ``query`` parameters and on ``page``)."""
+    if clear:
+        fresh_caches()
+    os.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"locale": locale}
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything readable on the page (markdown, captions, metrics, alerts, titles)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(parts)
+
+
+def assert_healthy(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")

@@ -1,0 +1,119 @@
+"""AppTest of the app shell: Overview and Data pages, links, languages, uploads, saved datasets."""
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from crm_core import store
+from crm_core.dataset import Dataset
+from tests.app.helpers import app, assert_healthy, metric, texts
+
+# A tiny export as a Chinese CRM writes it: GBK, Chinese headers, slash dates, currency amounts.
+UPLOAD = (
+    "客户编号,下单时间,金额,地区\n"
+    "K001,2024/1/5,\"¥1,200.00\",华东\n"
+    "K001,2024/3/9,300,华东\n"
+    "K002,2024/1/20,500,华南\n"
+    "K003,2024/3/15,800,华南\n"
+).encode("gbk")
+
+
+def upload(at, data: bytes = UPLOAD, name: str = "订单.csv"):
+    at.file_uploader(key="upload_transactions").set_value((name, data, "text/csv")).run()
+    return at
+
+
+def test_overview_on_the_sample_in_english():
+    at = app()
+    assert_healthy(at)
+    assert at.title[0].value == "Overview"
+    assert int(metric(at, "Customers").replace(",", "").replace("K", "")) > 0
+    assert at.get("plotly_chart"), "charts are drawn"
+    assert at.query_params.get("lang") == "en"
+
+
+def test_overview_in_chinese_from_the_browser_locale():
+    at = app(locale="zh-CN")
+    assert_healthy(at)
+    assert at.title[0].value == "总览"
+    assert metric(at, "客户数")
+    assert at.query_params.get("lang") == "zh"
+
+
+def test_upload_use_and_bad_file_keeps_the_data():
+    at = app(page="data")
+    assert_healthy(at)
+    upload(at)
+    assert_healthy(at)
+    assert "Load report" in [e.label for e in at.expander]
+    at.button(key="use_data").click().run()
+    assert_healthy(at)
+    assert "Now analysing: 订单.csv" in texts(at)
+    # a junk file: a translated message, and the data in use stays the upload
+    upload(at, b"\x00\x01\x02\xff\xfe garbage \x00" * 50, "junk.csv")
+    assert_healthy(at)
+    assert at.error, "the bad file is explained"
+    assert "订单.csv" in texts(at)
+    at.switch_page("pages/overview.py").run()
+    assert_healthy(at)
+    assert metric(at, "Customers") == "3"
+
+
+def test_filters_that_match_nothing_show_an_empty_state():
+    at = app(page="data")
+    upload(at)
+    at.button(key="use_data").click().run()
+    at.switch_page("pages/overview.py").run()
+    at.session_state["dates"] = (datetime(2024, 2, 1).date(), datetime(2024, 2, 28).date())
+    at.run()
+    assert_healthy(at)
+    assert "No orders match the current filters" in texts(at)
+
+
+def test_saved_dataset_opens_from_its_link(data_dir):
+    lines = pl.DataFrame({"customer_id": ["A", "B"], "order_date": [datetime(2024, 5, 1), datetime(2024, 5, 2)],
+                          "amount": [10.0, 20.0]})
+    dataset_id = store.save(Dataset(lines), data_dir, "五月", created=datetime(2026, 1, 1))
+    at = app(query={"ds": dataset_id, "lang": "zh"})
+    assert_healthy(at)
+    assert "五月" in texts(at)
+    assert metric(at, "客户数") == "2"
+    assert at.query_params.get("ds") == dataset_id
+
+
+@pytest.mark.parametrize("bad_id", ["../../etc/passwd", "A" * 22])
+def test_bad_dataset_id_falls_back_to_the_sample(bad_id):
+    at = app(query={"ds": bad_id})
+    assert_healthy(at)
+    assert at.warning, "a notice explains the fallback"
+    assert "Built-in sample" in texts(at)
+    assert "ds" not in at.query_params
+
+
+def test_query_parameters_set_the_widgets_and_survive_the_run():
+    at = app(query={"lang": "zh", "dates": ["2024-01-01", "2024-12-31"], "asof": "2025-01-01"})
+    assert_healthy(at)
+    assert at.session_state["lang"] == "zh"
+    assert at.session_state["dates"] == (datetime(2024, 1, 1).date(), datetime(2024, 12, 31).date())
+    assert at.query_params.get("dates") == ["2024-01-01", "2024-12-31"]
+
+
+def test_invalid_parameter_values_fall_back_with_a_notice():
+    at = app(query={"dates": ["not-a-date", "2024-01-01"], "region": "火星"})
+    assert_healthy(at)
+    assert any("not valid here" in w.value for w in at.warning)
+    assert at.session_state["region"] == []
+
+
+def test_password_gate(monkeypatch):
+    monkeypatch.setenv("CRM_PASSWORD", "s3cret")
+    at = app()
+    assert "Sign in" in texts(at)
+    assert not at.metric
+    at.text_input[0].input("wrong").run()
+    at.button[0].click().run()
+    assert "That password is not right." in texts(at)
+    at.text_input[0].input("s3cret").run()
+    at.button[0].click().run()
+    assert_healthy(at)
+    assert metric(at, "Customers")

@@ -1,0 +1,53 @@
+"""Downloads never run formulas, keep numbers numeric, and mask contacts."""
+import io
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+
+from crm_core.export import TRIGGERS, mask_contacts, mask_email, mask_phone, neutralise, to_csv_bytes, to_excel_bytes
+
+
+def hostile():
+    return pl.DataFrame({
+        "name": ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "normal", None],
+        "amount": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+    })
+
+
+def test_every_trigger_is_prefixed_and_numbers_untouched():
+    safe = neutralise(hostile())
+    for text in safe["name"].drop_nulls():
+        assert not text.startswith(TRIGGERS)
+    assert safe["name"][0] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert safe["name"][6] == "normal" and safe["name"][7] is None
+    assert safe["amount"].to_list() == hostile()["amount"].to_list()
+
+
+def test_csv_has_bom_and_is_safe():
+    data = to_csv_bytes(hostile().rename({"name": "=header"}))
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0] == "'=header,amount"
+    assert ",-5.0" in text.splitlines()[1]
+
+
+def test_excel_has_no_formulas():
+    workbook = load_workbook(io.BytesIO(to_excel_bytes(hostile())))
+    sheet = workbook.active
+    values = [row for row in sheet.iter_rows(values_only=True)]
+    assert values[1][0] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert values[1][1] == -5.0
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+@pytest.mark.parametrize("raw, masked", [("13812345678", "138****5678"), ("+86 138-1234-5678", "138****5678"),
+                                         ("021-5555123", "****5123"), ("", ""), (None, None)])
+def test_phone_mask(raw, masked):
+    assert mask_phone(raw) == masked
+    assert mask_contacts(pl.DataFrame({"phone": [raw]}, schema={"phone": pl.String}))["phone"][0] == masked
+
+
+def test_email_mask():
+    assert mask_email("zhang.wei@example.com") == "z****@example.com"
+    assert mask_contacts(pl.DataFrame({"email": ["li@a.cn", "no-at"]}))["email"].to_list() == ["l****@a.cn", "no-at"]

@@ -1,0 +1,1 @@
+"""The streamlit side: state and share links, cached wrappers, translations, widgets, downloads."""

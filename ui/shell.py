@@ -1,0 +1,151 @@
+"""The frame around every page: access gate, language, dataset, global filters, share link.
+
+``app.py`` calls :func:`gate`, :func:`sidebar` before running the page and :func:`finish` after it.
+Pages read :func:`context` for the data they analyse.
+"""
+from __future__ import annotations
+
+import hmac
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from crm_core.dataset import Dataset
+from crm_core.filters import FilterSpec, apply_filters, date_bounds, dimension_values
+from ui import data, state, widgets
+from ui.cache import cached_dataset
+from ui.i18n import LANGUAGES
+from ui.state import t
+
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page analyses."""
+
+    dataset: Dataset          # all filters applied (dates too)
+    history: Dataset          # dimension filters only: every date, for "before" comparisons and as-of views
+    spec: FilterSpec
+    as_of: datetime           # analysis date (midnight; orders strictly before it count)
+    start: date
+    end: date
+
+
+filtered = cached_dataset(apply_filters)
+
+
+# ---------------------------------------------------------------- access
+
+def _password() -> str | None:
+    value = os.environ.get("CRM_PASSWORD")
+    if value:
+        return value
+    try:
+        return st.secrets.get("CRM_PASSWORD")
+    except Exception:  # noqa: BLE001 - no secrets file is the normal laptop case
+        return None
+
+
+def gate() -> None:
+    """Ask for the password when ``CRM_PASSWORD`` is set; stop the run until it is right."""
+    expected = _password()
+    if not expected or st.session_state.get("_authenticated"):
+        return
+    st.title(t("app.access.title"))
+    with st.form("access"):
+        given = st.text_input(t("app.access.password"), type="password")
+        submitted = st.form_submit_button(t("app.access.enter"))
+    if submitted:
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            st.session_state["_authenticated"] = True
+            st.rerun()
+        st.error(t("app.access.wrong"))
+    st.stop()
+
+
+# ---------------------------------------------------------------- sidebar
+
+def language_picker() -> None:
+    widgets.selectbox("Language · 语言", LANGUAGES, "lang", default=state.browser_language(),
+                      container=st.sidebar, format_func=LANGUAGE_NAMES.get, always=True)
+
+
+def sidebar() -> Context:
+    """Dataset line, filters and the analysis date; returns the page context."""
+    data.resolve_link()
+    data.link_dataset()
+    dataset = data.current()
+    side = st.sidebar
+    side.caption(t("app.sidebar.dataset", name=data.label()))
+
+    first_day, last_day = date_bounds(dataset)
+    start, end = widgets.date_range(t("app.filter.dates"), "dates", first_day, last_day, container=side,
+                                    help=t("app.filter.dates_help"))
+    chosen = {}
+    for dimension in ("region", "channel", "category"):
+        options = dimension_values(dataset, dimension)
+        if options:
+            chosen[dimension] = tuple(widgets.multiselect(t(f"app.filter.{dimension}"), options, dimension, container=side))
+    dimensions = FilterSpec(regions=chosen.get("region", ()), channels=chosen.get("channel", ()),
+                            categories=chosen.get("category", ()))
+    spec = FilterSpec(start=None if start == first_day else start, end=None if end == last_day else end,
+                      regions=dimensions.regions, channels=dimensions.channels, categories=dimensions.categories)
+    history = filtered(dataset, dimensions, True) if not dimensions.is_empty else dataset
+    in_window = filtered(dataset, spec, True) if not spec.is_empty else dataset
+
+    default_as_of = end + timedelta(days=1)
+    if st.session_state.get("asof") == st.session_state.get("_asof_default"):
+        st.session_state.pop("asof", None)  # untouched by the user: follow the window's end
+        st.session_state.pop("_keep.asof", None)
+    st.session_state["_asof_default"] = default_as_of
+    as_of_day = widgets.date_input(t("app.filter.as_of"), "asof", default_as_of, first_day + timedelta(days=1),
+                                   last_day + timedelta(days=1), container=side, help=t("app.filter.as_of_help"))
+    share_link(side)
+    return Context(in_window, history, spec, datetime.combine(as_of_day, datetime.min.time()), start, end)
+
+
+def share_link(container) -> None:
+    """The address that reproduces this view, with a copy button (st.code has one)."""
+    with container.expander(t("app.link.title"), icon=":material/link:"):
+        st.caption(t("app.link.help"))
+        st.code(link_url(), language=None, wrap_lines=True)
+        if not st.session_state.get("dataset_id") and not st.session_state.get("dataset_shared", True):
+            st.warning(t("app.link.unsaved"))
+
+
+def link_url() -> str:
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - AppTest has no URL
+        url = ""
+    parts = urlsplit(url) if url else None
+    query = urlencode(state.current_link_params(), doseq=True)
+    if parts is None or not parts.netloc:
+        return f"/?{query}" if query else "/"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def show_notices() -> None:
+    for key, params in state.pop_notices():
+        st.warning(t(key, **params), icon=":material/info:")
+
+
+def finish() -> None:
+    state.sync_url()
+
+
+# ---------------------------------------------------------------- helpers for pages
+
+def context() -> Context:
+    return st.session_state["_context"]
+
+
+def require_orders(ctx: Context) -> None:
+    """A friendly empty state (and stop) when the filters leave no orders."""
+    if ctx.dataset.transactions.height == 0:
+        st.info(t("app.empty.no_orders"), icon=":material/filter_alt_off:")
+        st.stop()

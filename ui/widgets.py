@@ -1,0 +1,141 @@
+"""Widgets whose value lives in the share link (see ``ui.state``) and download buttons.
+
+Each function claims its key (URL → session state, validated), draws the Streamlit widget with that key
+and keeps its value across page switches. Pass ``container=st.sidebar`` to draw in the sidebar.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Sequence
+
+import polars as pl
+import streamlit as st
+
+from crm_core.export import mask_contacts, to_csv_bytes, to_excel_bytes
+from ui import state
+from ui.state import t
+
+
+def _codec_for(default: Any) -> state.Codec:
+    if isinstance(default, bool):
+        return state.BOOL
+    if isinstance(default, int):
+        return state.INT
+    if isinstance(default, float):
+        return state.FLOAT
+    if isinstance(default, date):
+        return state.DATE
+    if isinstance(default, tuple) and default and all(isinstance(d, date) for d in default):
+        return state.DATE_RANGE
+    if isinstance(default, (list, tuple)):
+        return state.TEXTS
+    return state.TEXT
+
+
+def selectbox(label: str, options: Sequence[Any], key: str, default: Any = None, *, container: Any = st,
+              format_func: Callable[[Any], str] = str, help: str | None = None, always: bool = False) -> Any:
+    options = list(options)
+    default = options[0] if default is None and options else default
+    state.claim(key, default, _codec_for(default), valid=lambda v: v in options, always=always)
+    value = container.selectbox(label, options, key=key, format_func=format_func, help=help)
+    state.keep(key)
+    return value
+
+
+def radio(label: str, options: Sequence[Any], key: str, default: Any = None, *, container: Any = st,
+          format_func: Callable[[Any], str] = str, help: str | None = None, horizontal: bool = True) -> Any:
+    options = list(options)
+    default = options[0] if default is None else default
+    state.claim(key, default, _codec_for(default), valid=lambda v: v in options)
+    value = container.radio(label, options, key=key, format_func=format_func, help=help, horizontal=horizontal)
+    state.keep(key)
+    return value
+
+
+def multiselect(label: str, options: Sequence[str], key: str, *, container: Any = st,
+                format_func: Callable[[Any], str] = str, help: str | None = None, placeholder: str | None = None) -> list[str]:
+    options = list(options)
+    allowed = set(options)
+    state.claim(key, [], state.TEXTS, valid=lambda v: all(x in allowed for x in v),
+                fix=lambda v: [x for x in v if x in allowed])
+    value = container.multiselect(label, options, key=key, format_func=format_func, help=help,
+                                  placeholder=placeholder or t("app.widget.all"))
+    state.keep(key)
+    return value
+
+
+def slider(label: str, min_value: Any, max_value: Any, key: str, default: Any, *, step: Any = None,
+           container: Any = st, help: str | None = None, format: str | None = None) -> Any:
+    if isinstance(default, tuple):
+        valid = lambda v: isinstance(v, tuple) and len(v) == 2 and min_value <= v[0] <= v[1] <= max_value  # noqa: E731
+        codec = state.Codec(lambda raw: tuple(type(min_value)(x) for x in state._as_list(raw)), lambda v: [str(x) for x in v])
+    else:
+        valid = lambda v: min_value <= v <= max_value  # noqa: E731
+        codec = _codec_for(default)
+    state.claim(key, default, codec, valid=valid)
+    value = container.slider(label, min_value, max_value, key=key, step=step, help=help, format=format)
+    state.keep(key)
+    return value
+
+
+def number_input(label: str, min_value: Any, max_value: Any, key: str, default: Any, *, step: Any = None,
+                 container: Any = st, help: str | None = None, format: str | None = None) -> Any:
+    state.claim(key, default, _codec_for(default), valid=lambda v: min_value <= v <= max_value)
+    value = container.number_input(label, min_value=min_value, max_value=max_value, key=key, step=step, help=help, format=format)
+    state.keep(key)
+    return value
+
+
+def checkbox(label: str, key: str, default: bool = False, *, container: Any = st, help: str | None = None, toggle: bool = False) -> bool:
+    state.claim(key, default, state.BOOL)
+    draw = container.toggle if toggle else container.checkbox
+    value = draw(label, key=key, help=help)
+    state.keep(key)
+    return value
+
+
+def text_input(label: str, key: str, default: str = "", *, container: Any = st, help: str | None = None,
+               placeholder: str | None = None) -> str:
+    state.claim(key, default, state.TEXT)
+    value = container.text_input(label, key=key, help=help, placeholder=placeholder)
+    state.keep(key)
+    return value
+
+
+def date_input(label: str, key: str, default: date, lowest: date, highest: date, *, container: Any = st,
+               help: str | None = None) -> date:
+    state.claim(key, default, state.DATE, valid=lambda v: isinstance(v, date) and lowest <= v <= highest)
+    value = container.date_input(label, key=key, min_value=lowest, max_value=highest, help=help,
+                                 format="YYYY/MM/DD" if state.lang() == "zh" else "YYYY-MM-DD")
+    state.keep(key)
+    return value
+
+
+def date_range(label: str, key: str, lowest: date, highest: date, *, container: Any = st, help: str | None = None) -> tuple[date, date]:
+    """A from–to picker; while the user has picked only the first day, the range runs to ``highest``."""
+    default = (lowest, highest)
+    state.claim(key, default, state.DATE_RANGE,
+                valid=lambda v: isinstance(v, tuple) and 1 <= len(v) <= 2 and all(lowest <= d <= highest for d in v) and v[0] <= v[-1])
+    value = container.date_input(label, key=key, min_value=lowest, max_value=highest, help=help,
+                                 format="YYYY/MM/DD" if state.lang() == "zh" else "YYYY-MM-DD")
+    state.keep(key)
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2:
+            return value[0], value[1]
+        if len(value) == 1:
+            return value[0], highest
+    return lowest, highest
+
+
+def downloads(frame: pl.DataFrame, basename: str, key: str, *, container: Any = st) -> None:
+    """CSV (UTF-8 with BOM) and Excel buttons for ``frame``: formula-safe, phone and email masked.
+
+    The files are built only when a button is clicked.
+    """
+    safe = mask_contacts(frame)
+    left, right = container.columns(2)
+    left.download_button(t("app.download.csv"), data=lambda: to_csv_bytes(safe), file_name=f"{basename}.csv",
+                         mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    right.download_button(t("app.download.excel"), data=lambda: to_excel_bytes(safe), file_name=f"{basename}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key=f"{key}_xlsx", on_click="ignore", icon=":material/table_view:")
