@@ -6,15 +6,17 @@ from ui.state import t
 
 st.set_page_config(page_title="CRM · 存量客户分析", page_icon=":material/groups:", layout="wide")
 state.begin_run()
-shell.language_picker()
-shell.gate()
-
-PAGES = [
-    st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview", default=True),
-    st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
-]
-page = st.navigation(PAGES)
-st.session_state["_context"] = shell.sidebar()
-shell.show_notices()
-page.run()
-shell.finish()
+shell.start()
+try:
+    shell.language_picker()
+    shell.gate()
+    PAGES = [
+        st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview", default=True),
+        st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
+    ]
+    page = st.navigation(PAGES)
+    st.session_state["_context"] = shell.sidebar()
+    shell.show_notices()
+    page.run()
+finally:
+    shell.finish()

@@ -1,13 +1,17 @@
 """Overview: the headline figures of the existing-customer base for the chosen period."""
+from datetime import timedelta
+
 import streamlit as st
 
 from crm_core import charts
 from crm_core.dataset import Dataset
 from crm_core.overview import kpi_comparison, monthly_new_vs_existing, previous_period, revenue_by
-from ui import shell
+from ui import shell, widgets
 from ui.cache import cached
 from ui.i18n import format_compact, format_date, format_money, format_number, format_percent
 from ui.state import lang, t
+
+shell.framed()
 
 
 @cached
@@ -37,9 +41,13 @@ if lines.height:
                  as_of=format_date(ctx.as_of, language)))
 shell.require_orders(ctx)
 
-figures = kpis(ctx.history, ctx.start, ctx.end)
-before_start, before_end = previous_period(ctx.start, ctx.end)
-st.caption(t("overview.period", start=format_date(ctx.start, language), end=format_date(ctx.end, language),
+PERIODS = ["30", "90", "365", "window"]
+period = widgets.radio(t("overview.period_label"), PERIODS, "ov_period", default="90",
+                       format_func=lambda p: t(f"overview.period_choice.{p}"), help=t("overview.period_help"))
+start = ctx.start if period == "window" else max(ctx.start, ctx.end - timedelta(days=int(period) - 1))
+figures = kpis(ctx.history, start, ctx.end)
+before_start, before_end = previous_period(start, ctx.end)
+st.caption(t("overview.period", start=format_date(start, language), end=format_date(ctx.end, language),
              prev_start=format_date(before_start, language), prev_end=format_date(before_end, language)))
 
 MONEY = {"revenue", "avg_order_value"}
@@ -51,7 +59,7 @@ def shown(name: str, value):
         return format_money(value, language, compact=name == "revenue")
     if name in RATES:
         return format_percent(value, language)
-    return format_compact(value, language)
+    return format_number(value, language) if value is not None and abs(value) < 1e6 else format_compact(value, language)
 
 
 def change(name: str, now, before):
@@ -74,7 +82,7 @@ for row in (names[:4], names[4:]):
 
 months = monthly(ctx.history, ctx.start, ctx.end)
 figure = charts.stacked_bars(
-    months["month"].to_list(),
+    [month.strftime("%Y-%m") for month in months["month"].to_list()],
     {t("overview.chart.existing"): months["existing_revenue"].to_list(), t("overview.chart.new"): months["new_revenue"].to_list()},
     title=t("overview.chart.monthly_title"), x_title=None, y_title=t("overview.chart.revenue"), money=True,
 )

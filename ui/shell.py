@@ -134,8 +134,29 @@ def show_notices() -> None:
         st.warning(t(key, **params), icon=":material/info:")
 
 
+def start() -> None:
+    st.session_state["_in_frame"] = True
+
+
 def finish() -> None:
+    st.session_state["_in_frame"] = False
     state.sync_url()
+
+
+def framed() -> None:
+    """Make sure this page runs inside app.py's frame; call first thing in every page.
+
+    A folder named ``pages/`` beside the entry script switches Streamlit to its old multipage mode until
+    some session calls ``st.navigation``: on a fresh server the first request for ``/data`` — and in
+    AppTest every run after ``switch_page`` — runs ``pages/data.py`` directly, without the sidebar,
+    filters or link state. Leave that mode and run again through ``app.py``.
+    """
+    if st.session_state.get("_in_frame"):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 # ---------------------------------------------------------------- helpers for pages

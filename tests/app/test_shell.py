@@ -11,7 +11,7 @@ from tests.app.helpers import app, assert_healthy, metric, texts
 # A tiny export as a Chinese CRM writes it: GBK, Chinese headers, slash dates, currency amounts.
 UPLOAD = (
     "客户编号,下单时间,金额,地区\n"
-    "K001,2024/1/5,\"¥1,200.00\",华东\n"
+    "K001,2024/1/5,\"￥1,200.00\",华东\n"
     "K001,2024/3/9,300,华东\n"
     "K002,2024/1/20,500,华南\n"
     "K003,2024/3/15,800,华南\n"
@@ -110,10 +110,23 @@ def test_password_gate(monkeypatch):
     at = app()
     assert "Sign in" in texts(at)
     assert not at.metric
-    at.text_input[0].input("wrong").run()
+    at.text_input[0].input("wrong")
     at.button[0].click().run()
     assert "That password is not right." in texts(at)
-    at.text_input[0].input("s3cret").run()
+    at.text_input[0].input("s3cret")
     at.button[0].click().run()
     assert_healthy(at)
     assert metric(at, "Customers")
+
+
+def test_a_page_run_bare_by_the_pages_folder_mode_gets_its_frame():
+    from tests.app.helpers import LEGACY_PAGES
+    LEGACY_PAGES["on"] = True
+    try:
+        at = app(page="data")
+        assert_healthy(at)
+        assert at.title[0].value == "Data"
+        assert at.session_state["_context"] is not None   # the sidebar (filters, link) ran
+        assert "lang" in at.query_params
+    finally:
+        LEGACY_PAGES["on"] = False
