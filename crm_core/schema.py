@@ -72,7 +72,7 @@ _COMMON: dict[str, list[str]] = {
         "customer_id", "customer id", "customerid", "customer no", "customer number", "customer code",
         "cust_id", "client_id", "client id", "member_number", "member id", "member_id", "account id",
         "客户编号", "客户ID", "客户id", "客户代码", "客户号", "会员号", "会员编号", "会员ID", "用户ID",
-        "用户编号", "买家ID", "客户编码", "顾客编号", "顾客ID",
+        "用户编号", "买家ID", "客户编码", "顾客编号", "顾客ID", "会员卡号", "买家会员名", "cust no", "customer", "客户",
     ],
     "region": ["region", "area", "province", "state", "territory", "地区", "区域", "大区", "省份", "省", "所属区域"],
     "channel": ["channel", "source", "sales channel", "acquisition channel", "渠道", "销售渠道", "来源渠道", "来源", "获客渠道"],
@@ -83,16 +83,16 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "order_date": [
             "order_date", "order date", "date", "invoicedate", "invoice date", "transaction date", "purchase date",
             "order time", "created", "下单时间", "订单日期", "交易日期", "下单日期", "购买日期", "购买时间",
-            "成交日期", "日期", "交易时间", "订单时间", "付款时间", "支付时间", "创建时间",
+            "成交日期", "日期", "交易时间", "订单时间", "付款时间", "支付时间", "创建时间", "成交时间", "订单创建时间",
         ],
         "amount": [
             "amount", "totalprice", "total price", "total", "sales", "revenue", "order amount", "order value",
             "net amount", "value", "金额", "实付金额", "订单金额", "交易金额", "销售额", "成交金额", "支付金额",
-            "实收金额", "应付金额", "总金额", "合计金额", "付款金额",
+            "实收金额", "应付金额", "总金额", "合计金额", "付款金额", "实付款", "订单总额", "销售金额", "sales amount", "net sales",
         ],
         "order_id": [
             "order_id", "order id", "order no", "order number", "invoiceno", "invoice no", "invoice",
-            "transaction id", "订单编号", "订单号", "单号", "订单ID", "交易编号", "交易单号", "流水号",
+            "transaction id", "订单编号", "订单号", "单号", "订单ID", "交易编号", "交易单号", "流水号", "单据编号", "销售单号",
         ],
         "product": [
             "product", "product name", "item", "item name", "description", "sku", "stockcode", "itemdescription",
@@ -110,7 +110,7 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "name": ["name", "customer name", "company", "company name", "account name", "客户名称", "客户姓名", "姓名", "名称", "公司名称", "企业名称"],
         "signup_date": [
             "signup_date", "signup date", "created date", "registration date", "join date", "first seen",
-            "注册时间", "注册日期", "开户日期", "创建日期", "建档日期", "入会日期",
+            "注册时间", "注册日期", "开户日期", "创建日期", "建档日期", "入会日期", "customer since", "成为客户时间",
         ],
         "city": ["city", "城市", "所在城市"],
         "industry": ["industry", "sector", "行业", "所属行业"],
@@ -121,8 +121,8 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "owner": ["owner", "account owner", "account manager", "负责人", "客户经理", "所属销售", "跟进人", "归属人"],
     },
     "interactions": {
-        "date": ["date", "interaction date", "contact date", "activity date", "time", "日期", "时间", "联系时间", "跟进时间", "互动时间", "活动日期"],
-        "type": ["type", "interaction type", "activity type", "contact type", "类型", "互动类型", "跟进方式", "联系方式", "活动类型"],
+        "date": ["date", "interaction date", "contact date", "activity date", "time", "日期", "时间", "联系时间", "跟进时间", "互动时间", "活动日期", "沟通时间", "拜访时间"],
+        "type": ["type", "interaction type", "activity type", "contact type", "类型", "互动类型", "跟进方式", "联系方式", "活动类型", "跟进类型", "沟通方式"],
         "outcome": ["outcome", "result", "status", "结果", "跟进结果", "状态"],
         "satisfaction": ["satisfaction", "csat", "rating", "score", "满意度", "评分", "满意度评分"],
         "note": ["note", "notes", "comment", "remark", "content", "备注", "内容", "跟进内容", "说明"],
@@ -130,12 +130,15 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
 }
 
 _PUNCT = re.compile(r"[\s_\-./\\:：()（）\[\]【】#·、,，'\"]+")
+# A unit in brackets at the end of a header: 金额(元), 订单金额（元）, Amount (CNY), 数量[件].
+_UNIT_SUFFIX = re.compile(r"\s*[(\[]\s*(?:元|万元|件|个|rmb|cny|usd|eur|¥|\$|€|£|pcs|units?)\s*[)\]]\s*$")
 
 
 def normalize_header(header: str) -> str:
-    """Fold a header to a matching key: NFKC (full-width → ASCII), case, spaces and punctuation removed."""
+    """Fold a header to a matching key: NFKC (full-width → ASCII), case, a trailing unit in brackets,
+    spaces and punctuation removed."""
     folded = unicodedata.normalize("NFKC", str(header)).strip().lower()
-    return _PUNCT.sub("", folded)
+    return _PUNCT.sub("", _UNIT_SUFFIX.sub("", folded))
 
 
 def synonyms(kind: str) -> dict[str, str]:
