@@ -1,7 +1,7 @@
 """Data: upload CRM exports, check the column mapping and the load report, use, save and share."""
 import hashlib
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 import streamlit as st
@@ -9,7 +9,7 @@ import streamlit as st
 from crm_core import store
 from crm_core.dataset import Dataset
 from crm_core.export import to_csv_bytes
-from crm_core.io import DataError, LoadResult, read_table
+from crm_core.io import DataError, LoadResult, list_sheets, read_table
 from crm_core.schema import COLUMNS, KINDS, REQUIRED
 from ui import data, shell, state
 from ui.i18n import format_date, format_number
@@ -22,11 +22,25 @@ KEEP_AS_EXTRA = ""
 
 
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
-def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[str, str], ...], _raw: bytes) -> LoadResult:
+def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[str, str], ...], sheet: str | None,
+          date_order: str | None, today: date, _raw: bytes) -> LoadResult:
     """Read one upload; keyed on the full content hash, never on the bytes' sample."""
-    named = io.BytesIO(_raw)
+    return read_table(named_bytes(_raw, file_name), kind=kind, mapping=dict(mapping) if mapping else None,
+                      sheet=sheet, date_order=date_order, today=today)
+
+
+@st.cache_data(max_entries=12, show_spinner=False, scope="session")
+def sheets(content_sha256: str, file_name: str, _raw: bytes) -> list[str]:
+    try:
+        return list_sheets(named_bytes(_raw, file_name))
+    except DataError:
+        return []
+
+
+def named_bytes(raw: bytes, file_name: str) -> io.BytesIO:
+    named = io.BytesIO(raw)
     named.name = file_name  # the reader uses the name for the report and as a format hint
-    return read_table(named, kind=kind, mapping=dict(mapping) if mapping else None)
+    return named
 
 
 def mapping_editor(kind: str, result: LoadResult, file_key: str) -> dict[str, str] | None:
@@ -88,8 +102,14 @@ def upload_section(kind: str) -> LoadResult | None:
     sha = hashlib.sha256(raw).hexdigest()
     file_key = f"{kind}_{sha[:12]}"
     override = st.session_state.get(f"override_{file_key}")
+    sheet = None
+    names = sheets(sha, upload.name, raw) if upload.name.lower().endswith((".xlsx", ".xlsm", ".xls")) else []
+    if len(names) > 1:
+        sheet = st.selectbox(t("data.upload.sheet"), names, key=f"sheet_{file_key}")
+    date_order = st.session_state.get(f"date_order_{file_key}")
     try:
-        result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), raw)
+        result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), sheet,
+                       date_order, date.today(), raw)
     except DataError as error:
         st.error(t(error.key, **error.params), icon=":material/error:")
         if override:  # a mapping the user chose broke the file: offer the detected one again
@@ -107,6 +127,11 @@ def upload_section(kind: str) -> LoadResult | None:
             st.rerun()
     with st.expander(t("data.report.title"), expanded=bool(result.report.problems)):
         show_report(result, file_key)
+        if result.report.date_order in ("day-first", "month-first"):
+            other = "month-first" if result.report.date_order == "day-first" else "day-first"
+            if st.button(t("data.report.switch_date_order", order=t(f"io.date_order.{other}")), key=f"switch_{file_key}"):
+                st.session_state[f"date_order_{file_key}"] = other
+                st.rerun()
     with st.expander(t("data.preview.title")):
         st.dataframe(result.df.head(200), hide_index=True, key=f"preview_{file_key}")
     return result

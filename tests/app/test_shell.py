@@ -130,3 +130,35 @@ def test_a_page_run_bare_by_the_pages_folder_mode_gets_its_frame():
         assert "lang" in at.query_params
     finally:
         LEGACY_PAGES["on"] = False
+
+
+def test_ambiguous_dates_can_be_read_the_other_way():
+    at = app(page="data")
+    upload(at, b"customer,date,amount\nA,1/5/2024,10\nB,2/6/2024,20\n", "ambiguous.csv")
+    assert_healthy(at)
+    switch = [b for b in at.button if b.label.startswith("Read the dates as")]
+    assert switch, [b.label for b in at.button]
+    switch[0].click().run()
+    assert_healthy(at)
+    assert any("Day first" in text or "day first" in text.lower() for text in [texts(at)] + [e.label for e in at.expander])
+
+
+def test_workbook_sheets_can_be_chosen(tmp_path):
+    import io as std_io
+
+    import xlsxwriter
+    buffer = std_io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        book.add_worksheet("说明").write_row(0, 0, ["这是说明页"])
+        sheet = book.add_worksheet("订单")
+        sheet.write_row(0, 0, ["客户编号", "下单日期", "金额"])
+        sheet.write_row(1, 0, ["K1", "2024-01-05", 100])
+    at = app(page="data")
+    at.file_uploader(key="upload_transactions").set_value(
+        ("book.xlsx", buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")).run()
+    assert_healthy(at)
+    picker = [s for s in at.selectbox if s.label == "Sheet"]
+    assert picker and picker[0].options == ["说明", "订单"]
+    picker[0].select("订单").run()
+    assert_healthy(at)
+    assert "Rows kept: 1" in texts(at)
