@@ -1,0 +1,385 @@
+"""crm_core.clv: repeat-purchase summary, BG/NBD, Gamma–Gamma, CLV, next order, holdout.
+
+The published CDNOW estimates are checked in tests/reference/test_cdnow.py; here: small hand-checkable
+tables, lifetimes' own summary fixtures, identities of the model and recovery of simulated parameters.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crm_core import clv
+
+SCHEMA = {"customer_id": pl.String, "order_date": pl.Datetime("us"), "amount": pl.Float64}
+
+
+def tx(rows: list[tuple], order_ids: bool = False) -> pl.DataFrame:
+    """Transactions from (customer, 'YYYY-MM-DD', amount[, order_id]) tuples."""
+    data = {
+        "customer_id": [str(r[0]) for r in rows],
+        "order_date": [datetime.fromisoformat(r[1]) for r in rows],
+        "amount": [float(r[2]) for r in rows],
+    }
+    schema = dict(SCHEMA)
+    if order_ids:
+        data["order_id"] = [r[3] for r in rows]
+        schema["order_id"] = pl.String
+    return pl.DataFrame(data, schema=schema)
+
+
+def by_customer(frame: pl.DataFrame) -> dict[str, dict]:
+    return {row["customer_id"]: row for row in frame.iter_rows(named=True)}
+
+
+def fixed_betageo(r=0.243, alpha=4.414, a=0.793, b=2.426) -> clv.BetaGeo:
+    model = clv.BetaGeo()
+    model.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}
+    return model
+
+
+def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, T: float, seed: int = 0):
+    """(x, t_x, T) of ``n`` customers drawn from BG/NBD (FHL 2005a, section 2) over an age of ``T``."""
+    rng = np.random.default_rng(seed)
+    x, t_x = np.zeros(n), np.zeros(n)
+    lam, p = rng.gamma(r, 1.0 / alpha, n), rng.beta(a, b, n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1.0 / lam[i])
+            if t > T:
+                break
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < p[i]:
+                break
+    return x, t_x, np.full(n, T)
+
+
+# ------------------------------------------------------------------------- rfm_input
+
+# lifetimes tests/test_utils.py, large_transaction_level_data_with_monetary_value
+LIFETIMES_ROWS = [
+    (1, "2015-01-01", 1), (1, "2015-02-06", 2), (2, "2015-01-01", 2), (3, "2015-01-01", 3),
+    (3, "2015-01-02", 1), (3, "2015-01-05", 5), (4, "2015-01-16", 6), (4, "2015-02-02", 3),
+    (4, "2015-02-05", 3), (5, "2015-01-16", 3), (5, "2015-01-17", 1), (5, "2015-01-18", 8),
+    (6, "2015-02-02", 5),
+]
+
+
+def test_rfm_input_matches_lifetimes_summary_with_monetary_values():
+    # lifetimes: summary_data_from_transaction_data(..., observation_period_end='20150207') (inclusive);
+    # here as_of is exclusive, so the same period ends at 2015-02-08.
+    summary = clv.rfm_input(tx(LIFETIMES_ROWS), datetime(2015, 2, 8), time_unit="D")
+    expected = {  # id: frequency, recency, T, monetary_value (lifetimes' expected frame)
+        "1": (1, 36, 37, 2), "2": (0, 0, 37, 0), "3": (2, 4, 37, 3),
+        "4": (2, 20, 22, 3), "5": (2, 2, 22, 4.5), "6": (0, 0, 5, 0),
+    }
+    rows = by_customer(summary)
+    assert set(rows) == set(expected)
+    for cid, (f, r, T, m) in expected.items():
+        row = rows[cid]
+        assert (row["frequency"], row["recency"], row["T"], row["monetary_value"]) == (f, r, T, m), cid
+
+
+def test_rfm_input_hand_made_days_refunds_and_units():
+    rows = [
+        ("A", "2024-01-01", 10, "a1"), ("A", "2024-01-01", 5, "a2"),      # two orders, one purchase day: 15
+        ("A", "2024-01-08", 20, "a3"),
+        ("A", "2024-01-15", 30, "a4"), ("A", "2024-01-15", -10, "a5"),    # same-day refund nets: 20
+        ("B", "2024-01-29", 50, "b1"),
+        ("C", "2024-01-10", 40, "c1"), ("C", "2024-01-20", -40, "c2"),    # stand-alone refund day
+        ("D", "2024-02-01", 99, "d1"),                                    # on as_of: not before it
+        ("E", "2024-01-05", 100, "e1"), ("E", "2024-01-25", -30, "e1"),   # refund of the same order id
+    ]
+    as_of = datetime(2024, 2, 1)  # last included day 2024-01-31
+    weeks = by_customer(clv.rfm_input(tx(rows, order_ids=True), as_of, "W"))
+    assert set(weeks) == {"A", "B", "C", "E"}
+    a = weeks["A"]
+    assert a["frequency"] == 2
+    assert a["recency"] == pytest.approx(2.0)          # 14 days
+    assert a["T"] == pytest.approx(30 / 7)             # 2024-01-01 → 2024-01-31
+    assert a["monetary_value"] == pytest.approx(20.0)  # mean of the repeat days 20 and 30 − 10
+    b = weeks["B"]
+    assert (b["frequency"], b["recency"], b["monetary_value"]) == (0, 0.0, 0.0)
+    assert b["T"] == pytest.approx(2 / 7)
+    assert weeks["C"]["frequency"] == 0                # the refund day is not a purchase
+    assert weeks["E"]["frequency"] == 0                # refund netted into order e1 on 2024-01-05
+    days = by_customer(clv.rfm_input(tx(rows, order_ids=True), as_of, "D"))
+    assert (days["A"]["recency"], days["A"]["T"]) == (14.0, 30.0)
+    days_e = clv.purchase_days(tx(rows, order_ids=True), as_of).filter(pl.col("customer_id") == "E")
+    assert days_e.rows() == [("E", date(2024, 1, 5), 70.0)]
+    literal = by_customer(clv.rfm_input(tx(rows, order_ids=True), as_of, "D", include_refund_days=True))
+    assert literal["C"]["frequency"] == 1 and literal["C"]["monetary_value"] == -40.0
+
+
+def test_rfm_input_without_order_id_treats_a_day_as_one_order():
+    rows = [("A", "2024-01-01", 10), ("A", "2024-01-01", 5), ("A", "2024-01-03", 7)]
+    row = by_customer(clv.rfm_input(tx(rows), datetime(2024, 1, 11), "D"))["A"]
+    assert (row["frequency"], row["recency"], row["T"], row["monetary_value"]) == (1, 2.0, 9.0, 7.0)
+
+
+def test_rfm_input_calibration_and_holdout_like_lifetimes():
+    # lifetimes test_calibration_and_holdout_data: calibration_end '2015-02-01' and end '2015-02-07'
+    # (both inclusive) → here calibration_end 2015-02-02 and as_of 2015-02-08 (exclusive).
+    rows = by_customer(clv.rfm_input(tx(LIFETIMES_ROWS), datetime(2015, 2, 8), "D", datetime(2015, 2, 2)))
+    assert "6" not in rows                        # first purchase after the calibration period
+    assert rows["1"]["frequency_holdout"] == 1
+    assert rows["2"]["frequency_holdout"] == 0
+    assert rows["4"]["frequency_holdout"] == 2
+    assert rows["4"]["frequency"] == 0 and rows["4"]["T"] == 16.0   # 2015-01-16 → 2015-02-01
+    assert rows["1"]["duration_holdout"] == 6.0
+    assert rows["1"]["monetary_value_holdout"] == 2.0
+
+
+# ---------------------------------------------------------------------------- BG/NBD
+
+def test_p_alive_is_one_without_repeat_purchases():
+    model = fixed_betageo()
+    alive = model.p_alive([0, 0, 2, 2], [0, 0, 30.43, 5.0], [38.86, 1.0, 38.86, 38.86])
+    assert alive[0] == 1.0 and alive[1] == 1.0
+    assert 0 < alive[3] < alive[2] < 1          # a long silence after the last purchase lowers P(alive)
+
+
+def test_conditional_expectation_without_history_equals_unconditional():
+    # E[Y(t) | x=0, t_x=0, T=0] is the expectation for a new customer, FHL 2005a eq. 9
+    model = fixed_betageo()
+    t = np.array([0.5, 1.0, 10.0, 52.0])
+    assert model.expected_purchases(t, 0, 0, 0) == pytest.approx(model.expected_purchases_new(t), rel=1e-10)
+    assert model.expected_purchases(0.0, 3, 20.0, 30.0) == pytest.approx(0.0, abs=1e-12)
+    grid = model.expected_purchases(np.array([1.0, 5.0, 20.0, 100.0]), 3, 20.0, 30.0)
+    assert np.all(np.diff(grid) > 0)
+
+
+def test_expected_purchases_at_a_equal_one_is_finite():
+    # eqs. 9 and 10 divide by a − 1; the singularity at a = 1 is removable
+    at_one, beside = fixed_betageo(a=1.0), fixed_betageo(a=1.0 + 1e-4)
+    for model in (at_one, beside):
+        assert np.isfinite(model.expected_purchases(52.0, [0, 3], [0.0, 20.0], [30.0, 30.0])).all()
+    assert at_one.expected_purchases(52.0, 3, 20.0, 30.0) == pytest.approx(
+        beside.expected_purchases(52.0, 3, 20.0, 30.0), rel=1e-3)
+    assert at_one.expected_purchases_new(10.0) == pytest.approx(beside.expected_purchases_new(10.0), rel=1e-3)
+
+
+def test_expected_purchases_handles_heavy_buyers():
+    model = fixed_betageo()
+    values = model.expected_purchases(52.0, [0, 50, 300], [0, 51.0, 51.9], [52.0, 52.0, 52.0])
+    assert np.all(np.isfinite(values)) and values[2] > values[1] > values[0]
+
+
+def test_betageo_recovers_simulated_parameters():
+    truth = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    x, t_x, T = simulate_bgnbd(6000, **truth, T=52.0, seed=3)
+    model = clv.BetaGeo().fit(x, t_x, T)
+    assert model.converged_
+    # population purchase rate r/α and drop-out probability a/(a+b) are well identified
+    assert model.params_["r"] / model.params_["alpha"] == pytest.approx(truth["r"] / truth["alpha"], rel=0.1)
+    fitted_p = model.params_["a"] / (model.params_["a"] + model.params_["b"])
+    assert fitted_p == pytest.approx(truth["a"] / (truth["a"] + truth["b"]), rel=0.2)
+    assert model.params_["r"] == pytest.approx(truth["r"], rel=0.2)
+
+
+def test_weights_give_the_same_fit_as_repeated_rows():
+    x = np.array([0, 0, 0, 1, 1, 2, 3, 5, 0, 1])
+    t_x = np.array([0, 0, 0, 3.0, 3.0, 10.0, 20.0, 25.0, 0, 8.0])
+    T = np.array([30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 12.0, 12.0])
+    expanded = clv.BetaGeo().fit(x, t_x, T)
+    compact = clv.BetaGeo().fit([0, 1, 2, 3, 5, 0, 1], [0, 3.0, 10.0, 20.0, 25.0, 0, 8.0],
+                                [30.0, 30.0, 30.0, 30.0, 30.0, 12.0, 12.0], weights=[3, 2, 1, 1, 1, 1, 1])
+    for name in ("r", "alpha", "a", "b"):
+        assert compact.params_[name] == pytest.approx(expanded.params_[name], rel=1e-5)
+    assert compact.log_likelihood_ == pytest.approx(expanded.log_likelihood_, rel=1e-9)
+    assert expanded.n_customers_ == 10
+
+
+def test_penalizer_shrinks_parameters():
+    x, t_x, T = simulate_bgnbd(500, 0.5, 6.0, 0.8, 3.0, T=52.0, seed=5)
+    plain = clv.BetaGeo().fit(x, t_x, T)
+    shrunk = clv.BetaGeo(penalizer=0.1).fit(x, t_x, T)
+    assert sum(v ** 2 for v in shrunk.params_.values()) < sum(v ** 2 for v in plain.params_.values())
+
+
+def test_betageo_rejects_inconsistent_inputs():
+    with pytest.raises(ValueError):
+        clv.BetaGeo().fit([1, 0], [5.0, 0.0], [4.0, 3.0])     # recency > T
+    with pytest.raises(ValueError):
+        clv.BetaGeo().fit([0], [2.0], [4.0])                  # recency > 0 without repeats
+    with pytest.raises(ValueError):
+        clv.BetaGeo().p_alive([1], [1.0], [2.0])              # not fitted
+
+
+# ------------------------------------------------------------------------ Gamma–Gamma
+
+def test_gamma_gamma_expected_spend_formula_and_exclusions():
+    model = clv.GammaGamma()
+    model.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    # note 025 eq. 5: w = p·x / (p·x + q − 1); E = (1 − w)·p·v/(q − 1) + w·m̄
+    w = 12.5 / (12.5 + 2.74)
+    expected = (1 - w) * 6.25 * 15.44 / 2.74 + w * 22.35
+    assert model.expected_spend(2, 22.35)[()] == pytest.approx(expected)
+    assert expected == pytest.approx(24.66, abs=0.005)      # Fader & Hardie (2013) / lifetimes
+    assert model.expected_spend(0, 0.0)[()] == pytest.approx(6.25 * 15.44 / 2.74)
+    assert model.expected_spend(3, -5.0)[()] == pytest.approx(model.population_mean_spend_)
+
+    rng = np.random.default_rng(1)
+    frequency = np.array([0] * 7 + [1] * 30 + [2] * 20 + [3] * 3)
+    monetary = np.where(frequency > 0, rng.gamma(5.0, 6.0, len(frequency)), 0.0)
+    monetary[-3:] = [0.0, -12.0, 0.0]                          # repeat buyers with non-positive spend
+    fitted = clv.GammaGamma().fit(frequency, monetary)
+    assert fitted.excluded_ == {"no_repeat": 7, "non_positive_spend": 3}
+    assert fitted.n_customers_ == 50
+    assert fitted.params_["q"] > 1
+
+
+# ------------------------------------------------------------------------------- CLV
+
+def test_customer_value_is_lifetimes_discounted_monthly_sum():
+    bg = fixed_betageo()
+    gg = clv.GammaGamma()
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    f, r, T, m = np.array([2, 0, 7]), np.array([30.43, 0.0, 29.43]), np.array([38.86, 38.86, 38.86]), \
+        np.array([22.35, 0.0, 73.74])
+    spend = gg.expected_spend(f, m)
+    factor = 4.345  # weeks per month in lifetimes
+    by_hand = sum(spend * (bg.expected_purchases(i * factor, f, r, T)
+                           - bg.expected_purchases((i - 1) * factor, f, r, T)) / 1.01 ** i for i in range(1, 4))
+    assert clv.customer_value(bg, gg, f, r, T, m, horizon_months=3, monthly_discount=0.01) == \
+        pytest.approx(by_hand, rel=1e-12)
+    undiscounted = clv.customer_value(bg, gg, f, r, T, m, horizon_months=1, monthly_discount=0.0)
+    assert undiscounted == pytest.approx(spend * bg.expected_purchases(factor, f, r, T), rel=1e-12)
+    days = clv.customer_value(bg, gg, f, r * 7, T * 7, m, horizon_months=1, monthly_discount=0.0, time_unit="D")
+    assert np.all(days > 0)
+
+
+# ------------------------------------------------------------------------ next order
+
+def test_next_order_regular_rhythm_and_model_basis():
+    rows = [("R", d, 30) for d in ("2024-01-01", "2024-01-15", "2024-01-29", "2024-02-12", "2024-02-26")]
+    rows += [("S", "2024-03-01", 40), ("T", "2024-01-01", 10), ("T", "2024-03-10", 10)]
+    as_of = datetime(2024, 3, 17)
+    model = fixed_betageo()
+    table = by_customer(clv.next_order(tx(rows), as_of, model, time_unit="W", horizon_days=90))
+    regular = table["R"]
+    assert regular["next_order_basis"] == "own_rhythm"
+    assert regular["median_gap_days"] == 14
+    assert regular["expected_next_order_date"] == date(2024, 3, 11)
+    assert regular["days_overdue"] == 6
+    single = table["S"]
+    assert single["next_order_basis"] == "model" and single["days_overdue"] == 0
+    expected_90 = single["expected_orders_next_90_days"]
+    assert expected_90 == pytest.approx(model.expected_purchases(90 / 7, 0, 0, 15 / 7)[()])  # T: 03-01 → 03-16
+    assert single["expected_next_order_date"] == date(2024, 3, 17) + timedelta(days=math.ceil(90 / expected_90))
+    assert table["T"]["next_order_basis"] == "model"          # one gap is not a rhythm yet
+    assert single["p_alive"] == 1.0
+
+
+# ---------------------------------------------------------------------------- predict
+
+def simulated_transactions(n: int = 400, seed: int = 2) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    start = datetime(2023, 1, 1)
+    rows = []
+    for i in range(n):
+        day = int(rng.integers(0, 300))
+        rate, p = rng.gamma(0.8, 1 / 30), rng.beta(1, 5)
+        while day < 365:
+            rows.append((f"c{i:04d}", (start + timedelta(days=day)).isoformat(), float(rng.gamma(3, 20))))
+            day += max(1, int(rng.exponential(1 / rate)))
+            if rng.random() < p:
+                break
+    return tx(rows)
+
+
+def test_predict_columns_units_and_result():
+    transactions = simulated_transactions()
+    result = clv.predict(transactions, datetime(2024, 1, 1), horizon_days=180)
+    table = result.table
+    for column in ("p_alive", "expected_orders_next_180_days", "expected_avg_order_value",
+                   "predicted_value_180_days", "expected_next_order_date", "days_overdue",
+                   "expected_orders_next_90_days", "next_order_basis"):
+        assert column in table.columns
+    assert table.height == transactions["customer_id"].n_unique()
+    assert table["p_alive"].is_between(0, 1).all()
+    assert (table["predicted_value_180_days"] >= 0).all()
+    assert (table["expected_avg_order_value"] > 0).all()
+    assert result.gammagamma is not None and result.excluded["no_repeat"] == int((table["frequency"] == 0).sum())
+    assert result.betageo.converged_
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.horizon_days = 1  # type: ignore[misc]
+    # the 90-day expectation is smaller than the 180-day one for everybody
+    assert (table["expected_orders_next_90_days"] <= table["expected_orders_next_180_days"] + 1e-12).all()
+
+
+def test_predict_without_enough_repeat_buyers_uses_own_average_and_says_so():
+    rows = [("A", "2024-01-01", 10), ("A", "2024-02-01", 30), ("B", "2024-01-15", 50), ("C", "2024-02-10", 20)]
+    result = clv.predict(tx(rows), datetime(2024, 3, 1), horizon_days=90)
+    assert result.gammagamma is None
+    keys = [note["key"] for note in result.notes]
+    assert "lifecycle.note.spend_model_skipped" in keys and "lifecycle.note.few_repeat_buyers" in keys
+    assert result.table["predicted_value_90_days"].is_finite().all()
+    spend = dict(result.table.select("customer_id", "expected_avg_order_value").iter_rows())
+    assert spend == {"A": 20.0, "B": 50.0, "C": 20.0}
+
+
+# ---------------------------------------------------------------------------- holdout
+
+def test_holdout_counts_and_summary():
+    transactions = simulated_transactions(300, seed=4)
+    table = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1))
+    later = transactions.filter(pl.col("order_date") >= datetime(2023, 10, 1))
+    known = transactions.filter(pl.col("order_date") < datetime(2023, 10, 1))["customer_id"].unique()
+    assert set(table["customer_id"]) == set(known)
+    actual = (later.filter(pl.col("customer_id").is_in(known.implode()))
+              .select("customer_id", pl.col("order_date").dt.date()).unique().height)
+    assert table["frequency_holdout"].sum() == actual
+    assert table["duration_holdout"].unique().to_list() == [pytest.approx(92 / 7)]
+    buckets = clv.holdout_by_frequency(table, max_frequency=3)
+    assert buckets["frequency_cal"].to_list() == sorted(buckets["frequency_cal"].to_list())
+    assert buckets["frequency_cal"].max() <= 3 and buckets["customers"].sum() == table.height
+    metrics = clv.holdout_metrics(table)
+    assert metrics["actual_total"] == actual and metrics["mae"] >= 0
+
+
+def test_holdout_metrics_by_hand():
+    table = pl.DataFrame({"predicted_purchases_holdout": [1.0, 2.0, 0.5], "frequency_holdout": [1, 3, 0]})
+    metrics = clv.holdout_metrics(table)
+    assert metrics["mae"] == pytest.approx(0.5)
+    assert metrics["rmse"] == pytest.approx(math.sqrt((0 + 1 + 0.25) / 3))
+    assert metrics["total_relative_error"] == pytest.approx(3.5 / 4 - 1)
+
+
+def test_column_labels_carry_units():
+    assert clv.column_label("expected_orders_next_90_days") == {
+        "key": "lifecycle.column.expected_orders_next_days", "params": {"days": 90}}
+    assert clv.column_label("predicted_value_365_days")["params"] == {"days": 365}
+    assert clv.column_label("recency", "D")["key"] == "lifecycle.column.recency_days"
+    assert clv.column_label("T_cal", "W")["key"] == "lifecycle.column.T_weeks"
+    assert clv.column_label("p_alive")["key"] == "lifecycle.column.p_alive"
+
+
+def test_every_output_column_has_a_label_in_both_languages():
+    import tomllib
+    from pathlib import Path
+
+    locales = Path(__file__).resolve().parents[2] / "ui" / "locales"
+    catalogs = {}
+    for lang in ("en", "zh"):
+        with (locales / lang / "lifecycle.toml").open("rb") as handle:
+            catalogs[lang] = tomllib.load(handle)["lifecycle"]
+    transactions = simulated_transactions(150, seed=6)
+    holdout_table = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1))
+    frames = [clv.predict(transactions, datetime(2024, 1, 1), horizon_days=365).table, holdout_table,
+              clv.holdout_by_frequency(holdout_table)]
+    for time_unit in ("W", "D"):
+        for name in {c for frame in frames for c in frame.columns}:
+            label = clv.column_label(name, time_unit)
+            section, entry = label["key"].removeprefix("lifecycle.").split(".")
+            for lang, catalog in catalogs.items():
+                assert entry in catalog[section], (lang, name)
+                catalog[section][entry].format(**label["params"])
+    for key in list(clv.holdout_metrics(holdout_table)) + ["no_repeat", "non_positive_spend"]:
+        assert key in catalogs["en"]["metric"] or key in catalogs["en"]["excluded"]
