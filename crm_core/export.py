@@ -52,7 +52,14 @@ def to_csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def to_excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
-    """An .xlsx workbook with one sheet, written with xlsxwriter's formula parsing switched off."""
+    """An .xlsx workbook with one sheet, written with xlsxwriter's formula parsing switched off.
+
+    Infinite or NaN numbers (a rule's conviction when it never fails) become empty cells: xlsxwriter
+    cannot store them as numbers.
+    """
+    floats = [c for c, dtype in frame.schema.items() if dtype.is_float()]
+    if floats:
+        frame = frame.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats)
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "remove_timezone": True}) as workbook:

@@ -51,3 +51,9 @@ def test_phone_mask(raw, masked):
 def test_email_mask():
     assert mask_email("zhang.wei@example.com") == "z****@example.com"
     assert mask_contacts(pl.DataFrame({"email": ["li@a.cn", "no-at"]}))["email"].to_list() == ["l****@a.cn", "no-at"]
+
+
+def test_excel_takes_infinite_and_missing_numbers():
+    frame = pl.DataFrame({"conviction": [float("inf"), float("nan"), 1.5, None]})
+    sheet = load_workbook(io.BytesIO(to_excel_bytes(frame))).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [None, None, 1.5, None]
