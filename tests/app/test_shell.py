@@ -162,3 +162,15 @@ def test_workbook_sheets_can_be_chosen(tmp_path):
     picker[0].select("订单").run()
     assert_healthy(at)
     assert "Rows kept: 1" in texts(at)
+
+
+def test_every_page_url_is_its_file_name():
+    """On a fresh server the first request for a page runs in Streamlit's pages/-folder mode, which
+    knows pages by file name: a different url_path would flash "Page not found" (see ui.shell.framed)."""
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "app.py").read_text("utf-8")
+    pages = re.findall(r'st\.Page\("pages/(\w+)\.py".*?url_path="([\w-]+)"', source)
+    assert len(pages) >= 2
+    assert [stem for stem, _ in pages] == [path for _, path in pages]
