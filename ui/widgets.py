@@ -32,12 +32,19 @@ def _codec_for(default: Any) -> state.Codec:
     return state.TEXT
 
 
+def _frozen_labels(options: Sequence[Any], format_func: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Labels computed now, in this run's language: Streamlit may call ``format_func`` later, outside
+    the run (AppTest does), where the session's language is no longer known."""
+    labels = {option: format_func(option) for option in options}
+    return lambda option: labels.get(option, str(option))
+
+
 def selectbox(label: str, options: Sequence[Any], key: str, default: Any = None, *, container: Any = st,
               format_func: Callable[[Any], str] = str, help: str | None = None, always: bool = False) -> Any:
     options = list(options)
     default = options[0] if default is None and options else default
     state.claim(key, default, _codec_for(default), valid=lambda v: v in options, always=always)
-    value = container.selectbox(label, options, key=key, format_func=format_func, help=help)
+    value = container.selectbox(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help)
     state.keep(key)
     return value
 
@@ -47,7 +54,8 @@ def radio(label: str, options: Sequence[Any], key: str, default: Any = None, *, 
     options = list(options)
     default = options[0] if default is None else default
     state.claim(key, default, _codec_for(default), valid=lambda v: v in options)
-    value = container.radio(label, options, key=key, format_func=format_func, help=help, horizontal=horizontal)
+    value = container.radio(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help,
+                            horizontal=horizontal)
     state.keep(key)
     return value
 
@@ -58,7 +66,7 @@ def multiselect(label: str, options: Sequence[str], key: str, *, container: Any 
     allowed = set(options)
     state.claim(key, [], state.TEXTS, valid=lambda v: all(x in allowed for x in v),
                 fix=lambda v: [x for x in v if x in allowed])
-    value = container.multiselect(label, options, key=key, format_func=format_func, help=help,
+    value = container.multiselect(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help,
                                   placeholder=placeholder or t("app.widget.all"))
     state.keep(key)
     return value

@@ -1,0 +1,146 @@
+"""AppTest of the Lifecycle & value page: sample in both languages, uploads, tiny data, link parameters."""
+from datetime import date, timedelta
+
+from crm_core.clv import predict
+from crm_core.dataset import load_sample
+from crm_core.features import default_as_of
+from crm_core.lifecycle import stages
+from tests.app.helpers import app, assert_healthy, metric, texts
+
+PAGE = "pages/lifecycle.py"
+
+# A tiny export (GBK, Chinese headers): three customers, one of them back once. Too little for BG/NBD.
+TINY = (
+    "客户编号,下单时间,金额\n"
+    "K001,2024/1/5,1200\n"
+    "K001,2024/3/9,300\n"
+    "K002,2024/1/20,500\n"
+    "K003,2024/3/15,800\n"
+).encode("gbk")
+
+
+def only_required_columns() -> bytes:
+    """80 customers over 2023–2024 with 1–5 purchase days each, every 15–45 days: enough repeat buyers
+    (64) for the model, and only customer_id, order_date and amount."""
+    rows = ["customer_id,order_date,amount"]
+    for number in range(80):
+        first = date(2023, 1, 2) + timedelta(days=7 * number)
+        for visit in range(number % 5 + 1):
+            day = first + timedelta(days=visit * (15 + number % 31))
+            rows.append(f"U{number:03d},{day},{50 + 10 * visit + number}")
+    return "\n".join(rows).encode()
+
+
+def use_upload(data: bytes, name: str):
+    at = app(page="data")
+    at.file_uploader(key="upload_transactions").set_value((name, data, "text/csv")).run()
+    at.button(key="use_data").click().run()
+    assert_healthy(at)
+    at.switch_page(PAGE).run()
+    return at
+
+
+def table_cells(at) -> str:
+    return "\n".join(str(value) for table in at.table for value in table.value.to_numpy().ravel())
+
+
+def test_sample_in_english_shows_stages_values_and_the_model():
+    at = app(page="lifecycle")
+    assert_healthy(at)
+    assert at.title[0].value == "Lifecycle & value"
+    sample = load_sample()
+    as_of = default_as_of(sample.transactions)
+    expected = stages(sample.transactions, as_of, sample.customers)["stage"].value_counts()
+    count = dict(expected.iter_rows())
+    assert metric(at, "At risk") == f"{count['at_risk']:,}"
+    assert metric(at, "Customers") == f"{sum(count.values()):,}"
+    cells = table_cells(at)
+    for name in ("Prospect", "New", "Active", "At risk", "Dormant", "Churned", "Reactivated"):
+        assert name in cells
+    assert "No order for 348+ days" in cells                          # the churned rule with the derived window
+    model = predict(sample.transactions, as_of, 365, 0.01).betageo.params_
+    for name in ("r", "alpha", "a", "b"):
+        assert f"{model[name]:.4g}" in cells, name                     # the model card shows the fitted values
+    assert "Log-likelihood" in cells and "γ (v)" in cells
+    assert metric(at, "BG/NBD customers") == "4,721"
+    assert metric(at, "Error of the total").endswith("%")              # holdout check ran
+    assert any("predicted the holdout" in s.value for s in list(at.success) + list(at.warning) + list(at.error))
+    # two stage bars, the flow, cohorts, the histogram, the P(alive) map and the holdout check
+    assert len(at.get("plotly_chart")) == 7
+    assert {"lc_list_dl_csv", "lc_value_dl_xlsx", "lc_cohort_dl_csv"} <= {b.key for b in at.get("download_button")}
+
+
+def test_sample_in_chinese_translates_stages_and_the_model_card():
+    at = app(page="lifecycle")
+    at.selectbox(key="lang").set_value("zh").run()
+    assert_healthy(at)
+    assert at.title[0].value == "生命周期与价值"
+    cells = table_cells(at)
+    for name in ("潜在客户", "新客户", "活跃", "有流失风险", "沉睡", "已流失", "已召回"):
+        assert name in cells
+    assert "At risk" not in cells and "Churned" not in cells
+    assert "对数似然" in cells and "含义" in " ".join(c for t in at.table for c in t.value.columns)
+    assert metric(at, "有流失风险")
+    assert metric(at, "BG/NBD 拟合客户") == "4,721"
+    assert "lifecycle." not in texts(at)                                 # no untranslated key leaks
+
+
+def test_upload_with_only_the_required_columns():
+    at = use_upload(only_required_columns(), "orders.csv")
+    assert_healthy(at)
+    assert metric(at, "Customers") == "80"
+    assert "prospects" in texts(at)                                      # no customer table: said, not failed
+    assert metric(at, "BG/NBD customers") == "80"
+    assert not any("Too little repeat buying" in w.value for w in at.warning)
+    names = [df for df in at.dataframe if "Name" in df.value.columns]
+    assert names == [], "no name column is invented"
+
+
+def test_tiny_upload_explains_the_model_and_keeps_the_rest_then_empty_filter():
+    at = use_upload(TINY, "订单.csv")
+    assert_healthy(at)
+    assert metric(at, "Customers") == "3"
+    messages = [w.value for w in at.warning]
+    assert sum("Too little repeat buying" in m for m in messages) == 2   # Value and Model tabs
+    assert "Reactivated" in table_cells(at)                             # stages still work
+    assert len(at.get("plotly_chart")) == 4                             # stage bars, flow, cohorts
+    at.session_state["dates"] = (date(2024, 2, 1), date(2024, 2, 28))
+    at.run()
+    assert_healthy(at)
+    assert "No orders match the current filters" in texts(at)
+
+
+def test_link_parameters_set_the_controls():
+    at = app(page="lifecycle", query={"lc_horizon": "90", "lc_cohort_period": "quarter", "lc_cohort_view": "count",
+                                      "lc_new": "45", "lc_dormant": "400", "lc_discount": "2.5", "lc_holdout": "90",
+                                      "lc_from": "2025-06-30", "lc_stage": "churned"})
+    assert_healthy(at)
+    assert at.selectbox(key="lc_horizon").value == 90
+    assert at.radio(key="lc_cohort_period").value == "quarter"
+    assert at.radio(key="lc_cohort_view").value == "count"
+    assert at.number_input(key="lc_new").value == 45
+    assert at.number_input(key="lc_discount").value == 2.5
+    assert at.selectbox(key="lc_holdout").value == 90
+    assert at.selectbox(key="lc_stage").value == "churned"
+    assert at.date_input(key="lc_from").value == date(2025, 6, 30)
+    cells = table_cells(at)
+    assert "First order within the last 45 days" in cells
+    assert any("nobody can be dormant" in w.value for w in at.warning)    # dormant 400 ≥ churned (derived 348)
+    assert "Top 50 customers by predicted revenue, next 90 days" in texts(at)
+    assert "Stage flow, Jun 30, 2025" in str(at.get("plotly_chart")[2].proto)
+    assert at.query_params.get("lc_horizon") == "90" and at.query_params.get("lc_cohort_period") == "quarter"
+
+
+def test_invalid_link_values_fall_back_to_defaults():
+    at = app(page="lifecycle", query={"lc_horizon": "45", "lc_cohort_period": "year", "lc_new": "abc",
+                                      "lc_at_risk": "99", "lc_from": "1999-01-01"})
+    assert_healthy(at)
+    assert at.selectbox(key="lc_horizon").value == 365
+    assert at.radio(key="lc_cohort_period").value == "month"
+    assert at.number_input(key="lc_new").value == 0
+    assert at.number_input(key="lc_at_risk").value == 1.5
+    assert at.date_input(key="lc_from").value == date(2025, 10, 3)      # analysis date − 90 days
+    warned = " ".join(w.value for w in at.warning)
+    for name in ("lc_horizon", "lc_cohort_period", "lc_new", "lc_at_risk", "lc_from"):
+        assert name in warned
+    assert "lc_horizon" not in at.query_params
