@@ -12,6 +12,7 @@ try:
     shell.gate()
     PAGES = [
         st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview", default=True),
+        st.Page("pages/segments.py", title=t("nav.segments"), icon=":material/donut_small:", url_path="segments"),
         st.Page("pages/lifecycle.py", title=t("nav.lifecycle"), icon=":material/timeline:", url_path="lifecycle"),
         st.Page("pages/cross_sell.py", title=t("nav.cross_sell"), icon=":material/shopping_cart:", url_path="cross_sell"),
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
