@@ -318,14 +318,9 @@ with tabs["flow"]:
         st.info(t("lifecycle.page.flow_none"))
     else:
         default_from = min(max(ctx.as_of.date() - timedelta(days=FLOW_DAYS), lowest), highest)
-        # Like the sidebar's analysis date: a "from" date the user never touched follows the analysis date.
-        if st.session_state.get("lc_from") == st.session_state.get("_lc_from_default"):
-            st.session_state.pop("lc_from", None)
-            st.session_state.pop("_keep.lc_from", None)
-        st.session_state["_lc_from_default"] = default_from
         left, right = st.columns([1, 2])
         from_day = widgets.date_input(t("lifecycle.page.from_label"), "lc_from", default_from, lowest, highest,
-                                      container=left, help=t("lifecycle.page.from_help"))
+                                      container=left, help=t("lifecycle.page.from_help"), follow_default=True)
         from_as_of = day(from_day)
         right.caption(t("lifecycle.page.flow_caption", start=format_date(from_as_of, language),
                         end=format_date(ctx.as_of, language), none=stage_name(NOT_YET)))

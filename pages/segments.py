@@ -412,15 +412,9 @@ with tabs["movement"]:
         st.info(t("segmentation.page.movement_none"))
     else:
         default_from = min(max(ctx.as_of.date() - timedelta(days=MOVEMENT_DAYS), lowest), highest)
-        # Like the sidebar's analysis date: a "from" date the user never touched follows the analysis date.
-        untouched = st.session_state.get("seg_from", st.session_state.get("_keep.seg_from"))
-        if untouched == st.session_state.get("_seg_from_default"):
-            st.session_state.pop("seg_from", None)
-            st.session_state.pop("_keep.seg_from", None)
-        st.session_state["_seg_from_default"] = default_from
         controls = st.columns([1, 1, 1])
         from_day = widgets.date_input(t("segmentation.page.from_label"), "seg_from", default_from, lowest, highest,
-                                      container=controls[0], help=t("segmentation.page.from_help"))
+                                      container=controls[0], help=t("segmentation.page.from_help"), follow_default=True)
         measure = widgets.radio(t("segmentation.page.measure_label"), ["customers", "revenue"], "seg_measure",
                                 container=controls[1], format_func=column)
         view = widgets.radio(t("segmentation.page.view_label"), ["matrix", "flows"], "seg_view", container=controls[2],

@@ -98,12 +98,9 @@ def sidebar() -> Context:
     in_window = filtered(dataset, spec, True) if not spec.is_empty else dataset
 
     default_as_of = end + timedelta(days=1)
-    if st.session_state.get("asof") == st.session_state.get("_asof_default"):
-        st.session_state.pop("asof", None)  # untouched by the user: follow the window's end
-        st.session_state.pop("_keep.asof", None)
-    st.session_state["_asof_default"] = default_as_of
     as_of_day = widgets.date_input(t("app.filter.as_of"), "asof", default_as_of, first_day + timedelta(days=1),
-                                   last_day + timedelta(days=1), container=side, help=t("app.filter.as_of_help"))
+                                   last_day + timedelta(days=1), container=side, help=t("app.filter.as_of_help"),
+                                   follow_default=True)
     share_link(side)
     return Context(in_window, history, spec, datetime.combine(as_of_day, datetime.min.time()), start, end)
 

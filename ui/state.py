@@ -136,6 +136,18 @@ def claim(key: str, default: Any, codec: Codec = TEXT, valid: Callable[[Any], bo
     return state[key]
 
 
+def follow_default(key: str, default: Any) -> None:
+    """A control the user never changed follows its default when the default moves (an analysis date
+    that tracks the end of the date range); one the user set keeps its value."""
+    state = st.session_state
+    marker = f"_default.{key}"
+    current = state.get(key, state.get(_KEEP + key))
+    if marker in state and current == state[marker]:
+        state.pop(key, None)
+        state.pop(_KEEP + key, None)
+    state[marker] = default
+
+
 def keep(key: str) -> None:
     """Remember a control's value across page switches (call after drawing the widget)."""
     if key in st.session_state:

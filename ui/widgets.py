@@ -111,7 +111,10 @@ def text_input(label: str, key: str, default: str = "", *, container: Any = st, 
 
 
 def date_input(label: str, key: str, default: date, lowest: date, highest: date, *, container: Any = st,
-               help: str | None = None) -> date:
+               help: str | None = None, follow_default: bool = False) -> date:
+    """A day picker; with ``follow_default`` an untouched value moves when ``default`` moves."""
+    if follow_default:
+        state.follow_default(key, default)
     state.claim(key, default, state.DATE, valid=lambda v: isinstance(v, date) and lowest <= v <= highest)
     value = container.date_input(label, key=key, min_value=lowest, max_value=highest, help=help,
                                  format="YYYY/MM/DD" if state.lang() == "zh" else "YYYY-MM-DD")
