@@ -11,13 +11,13 @@ from crm_core.dataset import Dataset
 from crm_core.export import to_csv_bytes
 from crm_core.io import DataError, LoadResult, list_sheets, read_table
 from crm_core.schema import COLUMNS, KINDS, REQUIRED
-from ui import data, shell, state
+from ui import data, shell
 from ui.i18n import format_date, format_number
 from ui.state import lang, t
 
 shell.framed()
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 KEEP_AS_EXTRA = ""
 
 

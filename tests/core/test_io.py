@@ -642,6 +642,16 @@ def test_xlsx_detected_from_magic_bytes_not_the_name(tmp_path):
     assert result.report.source_name == "upload.bin" and result.report.rows_kept == 3
 
 
+def test_legacy_xls_workbook():
+    """A BIFF8 ``.xls`` as older CRMs export (tests/core/data/orders_legacy.xls, written once with xlwt 1.3.0)."""
+    result = read_table(Path(__file__).parent / "data" / "orders_legacy.xls")
+    assert result.report.file_format == "xls" and result.report.sheet == "订单"
+    assert result.df["customer_id"].to_list() == ["K001", "K001", "K002"]
+    assert result.df["order_date"].to_list() == [datetime(2024, 1, 5), datetime(2024, 3, 9), datetime(2024, 1, 20)]
+    assert result.df["amount"].to_list() == [1200.0, 300.5, 500.0]
+    assert result.df["product"].to_list() == ["打印纸", "墨盒", "打印纸"]
+
+
 def test_parquet_with_typed_columns(tmp_path):
     frame = pl.DataFrame({
         "CustomerID": [12345, 678, None],
