@@ -405,8 +405,7 @@ with tabs["offers"]:
             pl.col("reason").alias(column("reason")),
         )
         if scope == "segment":
-            st.dataframe(offer_table, hide_index=True, key="xs_offers_table", column_config={
-                column("customer_id"): st.column_config.TextColumn(width="small"),
+            linked, config = widgets.customer_links(offer_table, column("customer_id"), {
                 column("rank"): st.column_config.NumberColumn(format="%d", width="small"),
                 level_name: st.column_config.TextColumn(width="medium"),
                 column("probability"): st.column_config.NumberColumn(
@@ -416,6 +415,7 @@ with tabs["offers"]:
                 column("source"): st.column_config.TextColumn(help=t("cross_sell.column_help.source")),
                 column("reason"): st.column_config.TextColumn(width="large", help=t("cross_sell.column_help.reason")),
             })
+            st.dataframe(linked, hide_index=True, key="xs_offers_table", column_config=config)
         widgets.downloads(offer_table, f"recommendations_{scope}_{target}", "xs_offers_dl")
 
 # ---------------------------------------------------------------- target list
@@ -451,13 +451,14 @@ with tabs["targets"]:
             target_table = listed.with_columns(pl.col("last_order").dt.date()).rename(
                 {"customer_id": column("customer_id"), **profile_headers, "bought_items": column("bought_items"),
                  "revenue": column("revenue"), "orders": column("orders"), "last_order": column("last_order")})
-            st.dataframe(target_table, hide_index=True, key="xs_targets_table", column_config={
+            linked, config = widgets.customer_links(target_table, column("customer_id"), {
                 column("bought_items"): st.column_config.TextColumn(help=t("cross_sell.column_help.bought_items")),
                 column("revenue"): st.column_config.NumberColumn(format="yen",
                                                                  help=t("cross_sell.column_help.revenue")),
                 column("orders"): st.column_config.NumberColumn(format="localized"),
                 column("last_order"): st.column_config.DateColumn(format="YYYY-MM-DD"),
             })
+            st.dataframe(linked, hide_index=True, key="xs_targets_table", column_config=config)
             widgets.downloads(target_table, f"targets_{level}", "xs_targets_dl")
 
 with notices:

@@ -301,13 +301,14 @@ with tabs["stages"]:
                                            default=None, return_dtype=pl.String),
     )
     shown = shown.rename({name: column(name) for name in shown.columns})
-    st.dataframe(shown, hide_index=True, key="lc_list", column_config={
+    linked, config = widgets.customer_links(shown, column("customer_id"), {
         column("revenue"): st.column_config.NumberColumn(format="yen"),
         column("last_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("first_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("typical_gap_days"): st.column_config.NumberColumn(format="%.0f"),
         column("overdue_days"): st.column_config.NumberColumn(format="%.0f"),
     })
+    st.dataframe(linked, hide_index=True, key="lc_list", column_config=config)
     widgets.downloads(shown, f"lifecycle_{pick}", "lc_list_dl")
 
 # ---------------------------------------------------------------- flow between two dates
@@ -493,7 +494,7 @@ with tabs["value"]:
                                                         "model": t("lifecycle.basis.model")}, return_dtype=pl.String),
         )
         ranked = ranked.rename({name: column(name, result.time_unit) for name in ranked.columns})
-        st.dataframe(ranked.head(top_n), hide_index=True, key="lc_top", column_config={
+        linked, config = widgets.customer_links(ranked.head(top_n), column("customer_id", result.time_unit), {
             column(value_col): st.column_config.NumberColumn(format="yen"),
             column("expected_avg_order_value"): st.column_config.NumberColumn(format="yen"),
             column("p_alive"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
@@ -502,6 +503,7 @@ with tabs["value"]:
             column("expected_next_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
             column("days_overdue"): st.column_config.NumberColumn(format="%d"),
         })
+        st.dataframe(linked, hide_index=True, key="lc_top", column_config=config)
         st.caption(t("lifecycle.page.top_caption", customers=number(values.height)))
         widgets.downloads(ranked, f"customer_value_{horizon}d", "lc_value_dl")
 

@@ -512,11 +512,12 @@ with tabs["lists"]:
                if name in ("customer_id", "name", "region", "owner", "recency_days", "orders", "last_order")}
     headers.update({name: column(name) for name in shown.columns if name not in headers})
     shown = shown.rename(headers)
-    st.dataframe(shown, hide_index=True, key="seg_list", column_config={
+    linked, config = widgets.customer_links(shown, headers["customer_id"], {
         headers["customer_id"]: st.column_config.TextColumn(pinned=True),
         column("revenue"): st.column_config.NumberColumn(format="yen"),
         headers["last_order"]: st.column_config.DateColumn(format="YYYY-MM-DD"),
     })
+    st.dataframe(linked, hide_index=True, key="seg_list", column_config=config)
     widgets.downloads(shown, f"customers_{by}_{pick}", "seg_dl", container=st.columns([2, 3])[0])
 
 with notices:

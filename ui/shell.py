@@ -20,6 +20,7 @@ from ui.cache import cached_dataset
 from ui.i18n import LANGUAGES
 from ui.state import t
 
+_SHARE_BOX = "_share_link_box"  # the placeholder of the share link, filled by finish()
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
 
 
@@ -101,15 +102,17 @@ def sidebar() -> Context:
     as_of_day = widgets.date_input(t("app.filter.as_of"), "asof", default_as_of, first_day + timedelta(days=1),
                                    last_day + timedelta(days=1), container=side, help=t("app.filter.as_of_help"),
                                    follow_default=True)
+    state.mark_frame()
     share_link(side)
     return Context(in_window, history, spec, datetime.combine(as_of_day, datetime.min.time()), start, end)
 
 
 def share_link(container) -> None:
-    """The address that reproduces this view, with a copy button (st.code has one)."""
+    """The address that reproduces this view, with a copy button (st.code has one). The address itself is
+    written by :func:`finish`, once the page has drawn (and linked) its own controls."""
     with container.expander(t("app.link.title"), icon=":material/link:"):
         st.caption(t("app.link.help"))
-        st.code(link_url(), language=None, wrap_lines=True)
+        st.session_state[_SHARE_BOX] = st.empty()
         if not st.session_state.get("dataset_id") and not st.session_state.get("dataset_shared", True):
             st.warning(t("app.link.unsaved"))
 
@@ -137,6 +140,9 @@ def start() -> None:
 
 def finish() -> None:
     st.session_state["_in_frame"] = False
+    box = st.session_state.pop(_SHARE_BOX, None)
+    if box is not None:
+        box.code(link_url(), language=None, wrap_lines=True)
     state.sync_url()
 
 

@@ -26,6 +26,7 @@ _SNAPSHOT = "_url_snapshot"
 _LINKED = "_linked_params"  # {key: (default, encode)} of the controls drawn in this run
 _NOTICES = "_link_notices"
 _KEEP = "_keep."
+_FRAME = "_frame_params"  # the keys of _LINKED that the shell's frame drew (see mark_frame)
 
 
 # ---------------------------------------------------------------- codecs
@@ -160,10 +161,19 @@ def link_value(key: str, value: Any, default: Any = None, codec: Codec = TEXT) -
     st.session_state[_KEEP + key] = value
 
 
-def current_link_params() -> dict[str, Any]:
-    """``{param: encoded value}`` of every linked control not at its default."""
+def mark_frame() -> None:
+    """Note the controls linked so far in this run as the frame's (language, dataset, sidebar filters)."""
+    st.session_state[_FRAME] = tuple(st.session_state.get(_LINKED, {}))
+
+
+def current_link_params(frame_only: bool = False) -> dict[str, Any]:
+    """``{param: encoded value}`` of every linked control not at its default (``frame_only``: of the frame's
+    controls, which every page shares, see :func:`mark_frame`)."""
     params: dict[str, Any] = {}
+    wanted = st.session_state.get(_FRAME, ()) if frame_only else None
     for key, (default, encode) in st.session_state.get(_LINKED, {}).items():
+        if wanted is not None and key not in wanted:
+            continue
         value = st.session_state.get(key, st.session_state.get(_KEEP + key))
         if value is None or value == default:
             continue

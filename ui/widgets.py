@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
 
 import polars as pl
 import streamlit as st
 
 from crm_core.export import mask_contacts, to_csv_bytes, to_excel_bytes
 from ui import state
+from ui.cache import SHARED_FLAG
 from ui.state import t
 
 
@@ -150,3 +152,27 @@ def downloads(frame: pl.DataFrame, basename: str, key: str, *, container: Any = 
     right.download_button(t("app.download.excel"), data=lambda: to_excel_bytes(safe), file_name=f"{basename}.xlsx",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           key=f"{key}_xlsx", on_click="ignore", icon=":material/table_view:")
+
+
+_URL_UNSAFE = ("%", "&", "#", "+", "?", " ")  # "%" first: the others are replaced by escapes that contain it
+
+
+def customer_links(frame: pl.DataFrame, id_column: str, config: dict | None = None) -> tuple[pl.DataFrame, dict]:
+    """Make ``id_column`` of a customer list open that customer on the Customer 360 page.
+
+    Returns the frame and ``config`` with a link column for it, carrying the current view's link (language,
+    dataset, filters) plus ``customer=<id>``. A link opens a new tab, which finds the data again only for
+    the sample or a saved dataset: for unsaved uploads the ids stay plain text.
+    """
+    config = dict(config or {})
+    if not st.session_state.get(SHARED_FLAG, True) or id_column not in frame.columns:
+        return frame, config
+    params = state.current_link_params(frame_only=True)
+    prefix = "./customer_360?" + urlencode(params, doseq=True) + ("&" if params else "") + "customer="
+    escaped = pl.col(id_column).cast(pl.String)
+    for character in _URL_UNSAFE:
+        escaped = escaped.str.replace_all(character, f"%{ord(character):02X}", literal=True)
+    linked = frame.with_columns((pl.lit(prefix) + escaped).alias(id_column))
+    config[id_column] = st.column_config.LinkColumn(display_text=r"customer=([^&]+)$", pinned=True,
+                                                    help=t("app.link.customer"))
+    return linked, config

@@ -68,3 +68,14 @@ def metric(at: AppTest, label: str) -> str:
         if m.label == label:
             return m.value
     raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+# A tiny export as a Chinese CRM writes it (GBK, Chinese headers, slash dates, only the required columns):
+# three customers, one of them back once. Too little for any model; pages must say so and still work.
+TINY_ORDERS = (
+    "客户编号,下单时间,金额\n"
+    "K001,2024/1/5,1200\n"
+    "K001,2024/3/9,300\n"
+    "K002,2024/1/20,500\n"
+    "K003,2024/3/15,800\n"
+).encode("gbk")

@@ -1,22 +1,16 @@
 """AppTest of the Lifecycle & value page: sample in both languages, uploads, tiny data, link parameters."""
+import re
 from datetime import date, timedelta
 
 from crm_core.clv import predict
 from crm_core.dataset import load_sample
 from crm_core.features import default_as_of
 from crm_core.lifecycle import stages
-from tests.app.helpers import app, assert_healthy, metric, texts
+from tests.app.helpers import TINY_ORDERS, app, assert_healthy, metric, texts
 
 PAGE = "pages/lifecycle.py"
 
-# A tiny export (GBK, Chinese headers): three customers, one of them back once. Too little for BG/NBD.
-TINY = (
-    "客户编号,下单时间,金额\n"
-    "K001,2024/1/5,1200\n"
-    "K001,2024/3/9,300\n"
-    "K002,2024/1/20,500\n"
-    "K003,2024/3/15,800\n"
-).encode("gbk")
+TINY = TINY_ORDERS  # too little for BG/NBD
 
 
 def only_required_columns() -> bytes:
@@ -68,6 +62,9 @@ def test_sample_in_english_shows_stages_values_and_the_model():
     # two stage bars, the flow, cohorts, the histogram, the P(alive) map and the holdout check
     assert len(at.get("plotly_chart")) == 7
     assert {"lc_list_dl_csv", "lc_value_dl_xlsx", "lc_cohort_dl_csv"} <= {b.key for b in at.get("download_button")}
+    links = [value for table in at.dataframe if "Customer" in table.value.columns
+             for value in table.value["Customer"]]
+    assert links and all(re.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}", link) for link in links)
 
 
 def test_sample_in_chinese_translates_stages_and_the_model_card():

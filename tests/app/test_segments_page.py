@@ -62,6 +62,7 @@ def test_sample_in_english_shows_translated_segments_and_actions():
     listing = frame(at, "Customer ID")
     assert {"Customer ID", "Name", "Region", "Owner", "R score", "Value tier", "Cluster"} <= set(listing.columns)
     assert set(listing["Segment"]) == {"Champions"} and len(listing) == table.loc[table["Segment"] == "Champions", "Customers"].item()
+    assert listing["Customer ID"].str.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}").all()  # opens Customer 360
     downloads = {button.proto.id for button in at.get("download_button")}
     assert any("seg_dl_csv" in d for d in downloads) and any("seg_dl_xlsx" in d for d in downloads)
 
@@ -127,6 +128,7 @@ def test_minimal_upload_without_order_ids_or_customers_table():
     assert table["Customers"].sum() == 8
     listing = frame(at, "Customer ID")
     assert "Name" not in listing.columns and "Customer ID" in listing.columns
+    assert not listing["Customer ID"].str.contains("customer_360").any()  # an unsaved upload: a new tab would not find it
     assert "No customer table is loaded" in texts(at)
     assert at.get("download_button")
     # Klaviyo scores 1-3 even on eight customers

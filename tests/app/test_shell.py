@@ -98,6 +98,14 @@ def test_query_parameters_set_the_widgets_and_survive_the_run():
     assert at.query_params.get("dates") == ["2024-01-01", "2024-12-31"]
 
 
+def test_share_link_carries_the_page_controls_too():
+    at = app(query={"lang": "en", "region": "华东"})
+    at.radio(key="ov_period").set_value("30").run()
+    assert_healthy(at)
+    link = at.code[0].value  # the sidebar's "Share this view" box: written after the page drew its controls
+    assert link.startswith("/?") and "lang=en" in link and "ov_period=30" in link and "region=" in link
+
+
 def test_invalid_parameter_values_fall_back_with_a_notice():
     at = app(query={"dates": ["not-a-date", "2024-01-01"], "region": "火星"})
     assert_healthy(at)
@@ -174,3 +182,36 @@ def test_every_page_url_is_its_file_name():
     pages = re.findall(r'st\.Page\("pages/(\w+)\.py".*?url_path="([\w-]+)"', source)
     assert len(pages) >= 2
     assert [stem for stem, _ in pages] == [path for _, path in pages]
+
+
+def _linked_ids():
+    import polars as pl
+    import streamlit as st
+
+    from ui import widgets
+
+    frame, config = widgets.customer_links(pl.DataFrame({"id": ["C1", "A&B #1", "客户+1 ?", "50%"]}), "id")
+    st.dataframe(frame, column_config=config)
+
+
+def test_customer_ids_become_escaped_links_to_customer_360():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_linked_ids).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["id"]) == [
+        "./customer_360?customer=C1", "./customer_360?customer=A%26B%20%231",
+        "./customer_360?customer=客户%2B1%20%3F", "./customer_360?customer=50%25"]
+
+
+def test_a_legacy_xls_export_can_be_uploaded_and_used():
+    from pathlib import Path
+
+    data = (Path(__file__).parents[1] / "core" / "data" / "orders_legacy.xls").read_bytes()
+    at = app(page="data")
+    at.file_uploader(key="upload_transactions").set_value(("订单.xls", data, "application/vnd.ms-excel")).run()
+    assert_healthy(at)
+    at.button(key="use_data").click().run()
+    assert_healthy(at)
+    at.switch_page("pages/overview.py").run()
+    assert metric(at, "Customers") == "2"

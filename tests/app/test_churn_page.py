@@ -1,0 +1,229 @@
+"""AppTest of the Churn-risk page: the sample in both languages (model card, reasons, downloads), link
+parameters, a transactions-only upload big enough for a model, a tiny upload that fails the data gate,
+and filters that leave nothing.
+
+The sample's model and backtest are computed once (the first test) and served from the cache afterwards.
+"""
+import re
+from datetime import date
+
+import polars as pl
+
+from crm_core.dataset import load_sample
+from ui.i18n import catalog, translate
+from tests.app.helpers import TINY_ORDERS, app, assert_healthy, metric, texts
+
+PAGE = "pages/churn.py"
+
+# A tiny export (GBK, Chinese headers, only the required columns): four customers over ten weeks; K004 bought
+# weekly, then nothing for 67 days (overdue against its own rhythm).
+TINY = TINY_ORDERS + "K004,2024/1/2,100\nK004,2024/1/9,100\n".encode("gbk")
+UPLOAD_CUSTOMERS = 1500  # the sample's first customers: enough for the gate at a 60-day horizon, quick to train
+
+
+def sample_orders_only() -> bytes:
+    """The sample's orders of its first customers as a CSV with only customer_id, order_date and amount."""
+    lines = load_sample().transactions
+    keep = lines["customer_id"].unique().sort().head(UPLOAD_CUSTOMERS)
+    return (lines.filter(pl.col("customer_id").is_in(keep.implode()))
+            .select("customer_id", pl.col("order_date").dt.strftime("%Y-%m-%d %H:%M:%S"), "amount")
+            .write_csv().encode())
+
+
+def use_upload(data: bytes, name: str, query: dict | None = None):
+    at = app(page="data", query=query, clear=False)
+    at.file_uploader(key="upload_transactions").set_value((name, data, "text/csv")).run()
+    at.button(key="use_data").click().run()
+    assert_healthy(at)
+    at.switch_page(PAGE).run()
+    return at
+
+
+# Tables by a header only they have (st.dataframe without selections carries no key in AppTest); the at-risk
+# list and the call list share their headers: the list comes first on the page.
+HEADERS = {
+    "en": {"ch_list": "Suggested action", "ch_calls": "Suggested action", "ch_metrics": "Ranking by",
+           "ch_by_segment_table": "Segment", "ch_by_region_table": "Region", "ch_flags_table": "Warning flag"},
+    "zh": {"ch_list": "建议行动", "ch_calls": "建议行动", "ch_metrics": "排序依据"},
+}
+
+
+def frame(at, name: str, language: str = "en"):
+    header = HEADERS[language][name]
+    tables = at.table if name in ("ch_metrics", "ch_flags_table") else at.dataframe
+    found = [table.value for table in tables if header in table.value.columns]
+    if name == "ch_by_region_table":
+        found = [table for table in found if "High-risk share" in table.columns]
+    assert found, f"no table with {header!r}"
+    return found[-1] if name == "ch_calls" else found[0]
+
+
+def reason_patterns(language: str) -> list[re.Pattern]:
+    """One full-match pattern per reason template of ``language`` ({fields} match anything)."""
+    templates = [text for key, text in catalog(language).items() if key.startswith("churn.reason.")]
+    return [re.compile("".join(".+?" if part.startswith("{") else re.escape(part)
+                               for part in re.split(r"(\{[^}]*\})", text))) for text in templates]
+
+
+def assert_reasons_in(at, language: str, header: str) -> None:
+    none = translate(language, "churn.page.no_reason")
+    reasons = [text for text in frame(at, "ch_list", language)[header].head(50).tolist() if text != none]
+    assert len(reasons) >= 40, reasons[:5]
+    patterns = reason_patterns(language)
+    separator = translate(language, "churn.page.reason_sep")
+    for text in reasons:
+        parts = text.split(separator)
+        assert 1 <= len(parts) <= 3, text
+        for part in parts:
+            assert any(p.fullmatch(part) for p in patterns), part
+            assert "churn.reason" not in part
+
+
+def chart(at, key: str) -> str:
+    found = [str(element.proto) for element in at.get("plotly_chart") if element.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, key
+    return found[0]
+
+
+def download_keys(at) -> set[str]:
+    return {button.key for button in at.get("download_button")}
+
+
+# ---------------------------------------------------------------- the sample
+
+def test_sample_in_english_shows_the_model_card_reasons_and_downloads():
+    at = app(page="churn")  # computes the sample's model and backtest; the next tests reuse the cache
+    assert_healthy(at)
+    assert at.title[0].value == "Churn risk"
+    assert at.radio(key="ch_horizon").value == 90
+    assert metric(at, "Customers scored") == "4,721"
+    metrics = frame(at, "ch_metrics").set_index("Ranking by")
+    assert list(metrics.index) == ["Model", "Recency alone", "BG/NBD P(no order in the horizon)", "BG/NBD 1 − P(alive)"]
+    model_auc, recency_auc = metrics.loc["Model", "ROC AUC"], metrics.loc["Recency alone", "ROC AUC"]
+    assert float(model_auc) > float(recency_auc) > 0.5                     # the shown model beats the shown baseline
+    assert 0 < float(metrics.loc["Model", "Brier score"]) < 0.25
+    assert metrics.loc["Recency alone", "Brier score"] == "–"              # recency is not a probability
+    assert float(metrics.loc["Model", "Top-decile lift"]) > 1
+    assert metric(at, "Model ROC AUC (backtest)") == model_auc
+    page = texts(at)
+    assert f"Beats recency alone: ROC AUC {model_auc} vs. {recency_auc}" in page
+    assert_reasons_in(at, "en", "Reasons")
+    listing = frame(at, "ch_list")
+    assert listing["Value at risk"].is_monotonic_decreasing                # sorted by value at risk
+    assert listing["Customer ID"].str.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}").all()  # opens Customer 360
+    assert {"Customer ID", "Name", "Region", "Owner", "Phone", "Suggested action", "Warning flags raised"} <= set(listing.columns)
+    assert listing["Phone"].dropna().str.fullmatch(r"1\d{2}\*{4}\d{4}|\*{4}\d{0,4}").all()   # masked
+    assert set(listing["Suggested action"]) <= {v for k, v in catalog("en").items() if k.startswith("churn.action.")}
+    importance_chart = chart(at, "ch_importance")
+    assert "Days since last purchase" in importance_chart                   # translated feature names
+    segments = frame(at, "ch_by_segment_table")
+    assert "Champions" in set(segments["Segment"]) and segments["Customers"].sum() == 4721
+    assert frame(at, "ch_by_region_table")["Customers"].sum() == 4721
+    flags = frame(at, "ch_flags_table")
+    assert "Overdue against own rhythm" in set(flags["Warning flag"]) and (flags["Data"] == "Available").all()
+    calls = frame(at, "ch_calls")
+    assert len(calls) == 200 and metric(at, "Customers contacted") == "200"
+    assert metric(at, "Expected revenue saved").startswith("¥")
+    assert {"ch_list_dl_csv", "ch_list_dl_xlsx", "ch_call_dl_csv", "ch_call_dl_xlsx"} <= download_keys(at)
+    assert "No interactions table" not in page
+
+
+def test_sample_in_chinese_renders_reasons_and_the_card_in_chinese():
+    at = app(page="churn", clear=False)
+    at.selectbox(key="lang").set_value("zh").run()
+    assert_healthy(at)
+    assert at.title[0].value == "流失预警"
+    metrics = frame(at, "ch_metrics", "zh").set_index("排序依据")
+    assert float(metrics.loc["模型", "ROC AUC"]) > float(metrics.loc["仅按最近购买间隔", "ROC AUC"])
+    assert "优于仅按最近购买间隔" in texts(at)
+    assert_reasons_in(at, "zh", "原因")
+    listing = frame(at, "ch_list", "zh")
+    assert set(listing["风险"]) <= {"高", "中", "低"}
+    assert "Overdue" not in " ".join(listing["触发的预警信号"].dropna())
+    assert "churn." not in texts(at)                                          # no untranslated key leaks
+    assert metric(at, "已评分客户") == "4,721"
+
+
+def test_invalid_link_values_fall_back_to_the_defaults():
+    at = app(page="churn", query={"ch_horizon": "45", "ch_tier": "extreme", "ch_capacity": "-5", "ch_save": "500"},
+             clear=False)
+    assert_healthy(at)
+    assert at.radio(key="ch_horizon").value == 90
+    assert at.multiselect(key="ch_tier").value == []
+    assert at.slider(key="ch_capacity").value == 200
+    assert at.slider(key="ch_save").value == 20
+    assert sum("not valid here" in w.value for w in at.warning) >= 3
+
+
+def test_tier_filter_from_the_link_then_windows_with_little_or_no_history():
+    at = app(page="churn", query={"ch_tier": "high"}, clear=False)
+    assert_healthy(at)
+    assert set(frame(at, "ch_list")["Risk"]) == {"High"}
+    at.session_state["dates"] = (date(2023, 1, 1), date(2023, 1, 7))   # one week of orders: rules, not a model
+    at.run()
+    assert_healthy(at)
+    assert "Not enough data for a churn model yet" in texts(at)
+    assert metric(at, "Risk from") == "Rules"
+    at.session_state["dates"] = (date(2025, 6, 1), date(2025, 12, 31))  # analysis date before the window
+    at.session_state["asof"] = date(2025, 1, 1)
+    at.run()
+    assert_healthy(at)
+    assert "No customer has an order before the analysis date" in texts(at)
+
+
+# ---------------------------------------------------------------- uploads
+
+def test_orders_only_upload_trains_a_model_and_follows_the_link():
+    at = use_upload(sample_orders_only(), "orders.csv",
+                    query={"ch_horizon": "60", "ch_capacity": "50", "ch_save": "35", "ch_tier": "high"})
+    assert_healthy(at)
+    assert at.radio(key="ch_horizon").value == 60
+    assert at.slider(key="ch_capacity").value == 50 and at.slider(key="ch_save").value == 35
+    assert at.multiselect(key="ch_tier").value == ["high"]
+    page = texts(at)
+    assert "No interactions table" in page and "complaint and contact signals" in page
+    metrics = frame(at, "ch_metrics").set_index("Ranking by")
+    assert float(metrics.loc["Model", "ROC AUC"]) > float(metrics.loc["Recency alone", "ROC AUC"]) > 0.5
+    assert "60 days" in page
+    assert len(frame(at, "ch_calls")) == 50
+    assert set(frame(at, "ch_list")["Risk"]) == {"High"}
+    flags = frame(at, "ch_flags_table").set_index("Warning flag")
+    assert flags.loc["Recent complaints", "Data"] == "Needs an interactions table"
+    assert flags.loc["Recent complaints", "Customers"] == "0"
+    assert "Name" not in frame(at, "ch_list").columns                      # no customer table: nothing invented
+    assert at.query_params.get("ch_horizon") == "60"
+
+
+def test_tiny_upload_fails_the_gate_names_the_check_and_shows_flags():
+    at = use_upload(TINY, "订单.csv")
+    assert_healthy(at)
+    page = texts(at)
+    assert "Not enough data for a churn model yet" in page
+    assert re.search(r"History: \d+ days of orders \(needs 270\)", page)  # the failing check, with what it needs
+    assert "Load a longer order history or choose a shorter prediction horizon." in page
+    assert "Customers at the training cut-off: 0 (needs 200)" in page
+    assert metric(at, "Risk from") == "Rules"
+    listing = frame(at, "ch_list").set_index("Customer ID")
+    assert "Churn probability" not in listing.columns                        # flags instead of probabilities
+    assert len(listing) == 4
+    overdue = listing.loc["K004"]
+    assert overdue["Warning flags raised"] == "Overdue against own rhythm" and overdue["Warning flags"] == 1
+    assert overdue["Risk"] == "Medium" and overdue["Reasons"] == "No order for 67 days; usually orders every 7 days"
+    assert overdue["Suggested action"] == "Send a timely reminder or replenishment offer"
+    # K002's one order was 56 days ago, over 1.5× the customers' usual gap (median of 64 and 7 days): overdue too
+    assert listing.loc["K002", "Reasons"] == "Only one order, 56 days ago; a typical customer orders every 36 days"
+    assert set(list(listing.index)[:2]) == {"K002", "K004"}                  # the flagged customers first
+    assert set(listing.loc[["K001", "K003"], "Risk"]) == {"Low"}
+    assert set(listing.loc[["K001", "K003"], "Reasons"]) == {"No warning flag"}
+    flags = frame(at, "ch_flags_table").set_index("Warning flag")
+    assert len(flags) == 7 and flags.loc["Overdue against own rhythm", "Customers"] == "2"
+    assert flags.loc["Recent complaints", "Data"] == "Needs an interactions table"
+    assert "The model card needs a model" in page
+    assert {"ch_list_dl_csv", "ch_call_dl_csv"} <= download_keys(at)
+    at.multiselect(key="ch_tier").set_value(["high"]).run()
+    assert_healthy(at)
+    assert "No customer is in the chosen risk tiers" in texts(at)
+    at.session_state["dates"] = (date(2024, 2, 1), date(2024, 2, 28))
+    at.run()
+    assert_healthy(at)
+    assert "No orders match the current filters" in texts(at)
