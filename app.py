@@ -15,6 +15,7 @@ try:
         st.Page("pages/segments.py", title=t("nav.segments"), icon=":material/donut_small:", url_path="segments"),
         st.Page("pages/lifecycle.py", title=t("nav.lifecycle"), icon=":material/timeline:", url_path="lifecycle"),
         st.Page("pages/cross_sell.py", title=t("nav.cross_sell"), icon=":material/shopping_cart:", url_path="cross_sell"),
+        st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/warning:", url_path="churn"),
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
     ]
     page = st.navigation(PAGES)
