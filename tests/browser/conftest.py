@@ -100,3 +100,14 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def download(page, label: str, path: Path) -> bytes:
+    """Click the first download button showing ``label``, save the file to ``path`` and return its bytes
+    (the page needs ``accept_downloads=True``)."""
+    button = page.locator('[data-testid="stDownloadButton"] button').filter(has_text=label).first
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as info:
+        button.click()
+    info.value.save_as(path)
+    return path.read_bytes()
