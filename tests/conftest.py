@@ -1,5 +1,4 @@
 """Shared fixtures: a private data directory per test and clean Streamlit caches."""
-import os
 import sys
 from pathlib import Path
 

@@ -1,5 +1,4 @@
 """The critical path in a real browser: upload → use → save → share link in a fresh context."""
-from pathlib import Path
 
 from tests.browser.conftest import assert_no_errors, settle, shot
 
