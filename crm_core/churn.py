@@ -389,6 +389,7 @@ class ChurnModel:
     feature_importance: pl.DataFrame
     reference: Mapping[str, float]
     n_threads: int | None = 1
+    n_eligible: int = 0
 
     def matrix(self, feature_frame: pl.DataFrame) -> np.ndarray:
         """The model's input matrix; features missing from the frame are missing values (NaN)."""
@@ -434,6 +435,7 @@ def train(
     isotonic_min_samples: int = 3000,
     importance_rows: int = 3000,
     importance_repeats: int = 3,
+    max_train_rows: int | None = 20_000,
     n_threads: int | None = 1,
     **feature_options: Any,
 ) -> ChurnModel:
@@ -457,7 +459,14 @@ def train(
     """
     as_of_dt = to_datetime(as_of)
     cutoff = as_of_dt - timedelta(days=horizon_days)
-    frame = _training_frame(dataset, cutoff, horizon_days, **feature_options)
+    everyone = _training_frame(dataset, cutoff, horizon_days, **feature_options)
+    frame = everyone
+    if max_train_rows is not None and everyone.height > max_train_rows:
+        everyone_target = everyone["churned"].cast(pl.Int8).to_numpy()
+        if min(int(everyone_target.sum()), len(everyone_target) - int(everyone_target.sum())) >= 2:
+            keep, _ = train_test_split(np.arange(everyone.height), train_size=max_train_rows,
+                                       stratify=everyone_target, random_state=seed)
+            frame = everyone[np.sort(keep)]
     names = tuple(name for name in FEATURES if frame[name].null_count() < frame.height)
     target = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
     churners = int(target.sum())
@@ -484,12 +493,12 @@ def train(
             means = stds = np.full(len(names), np.nan)
     importance = pl.DataFrame({"feature": list(names), "importance": means, "importance_std": stds}).sort(
         "importance", "feature", descending=[True, False], nulls_last=True)
-    retained = frame.filter(~pl.col("churned"))
+    retained = everyone.filter(~pl.col("churned"))
     reference = {name: float(value) for name in FEATURES
                  if (value := retained[name].median()) is not None and not math.isnan(value)}
     return ChurnModel(
         estimator=estimator, feature_names=names, cutoff=cutoff, label_end=as_of_dt, horizon_days=horizon_days,
-        calibration=method, n_train=len(target), train_churn_rate=churners / len(target),
+        calibration=method, n_train=len(target), train_churn_rate=churners / len(target), n_eligible=everyone.height,
         feature_importance=importance, reference=reference, n_threads=n_threads)
 
 

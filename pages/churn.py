@@ -494,6 +494,8 @@ with tabs["model"]:
                      cutoff=format_date(model.cutoff, language), end=format_date(model.label_end, language),
                      rate=percent(model.train_churn_rate), method=t(f"churn.page.calibration_method.{model.calibration}"),
                      features=len(model.feature_names)))
+        if model.n_eligible > model.n_train:
+            st.caption(t("churn.page.model_sample", customers=number(model.n_train), eligible=number(model.n_eligible)))
 
 with notices:
     shell.show_notices()

@@ -261,6 +261,20 @@ def test_train_is_deterministic_and_ignores_the_future() -> None:
     assert first.calibration == "sigmoid"  # 600 customers: too few for isotonic
 
 
+def test_large_training_sets_are_sampled_by_class() -> None:
+    small = synthetic(n_customers=600, seed=11)
+    as_of = SYN_AS_OF - timedelta(days=30)
+    full = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=None)
+    sampled = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=200)
+    again = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=200)
+    assert full.n_train == full.n_eligible > 200
+    assert sampled.n_train == 200 and sampled.n_eligible == full.n_eligible
+    assert abs(sampled.train_churn_rate - full.train_churn_rate) < 0.01       # stratified: the churn rate is kept
+    assert sampled.reference == full.reference                                # reasons compare with everyone
+    frame = churn.features(small, as_of)
+    assert np.array_equal(sampled.predict_proba(frame), again.predict_proba(frame))  # the seed fixes the sample
+
+
 def test_top_decile_lift_and_gains_by_hand() -> None:
     churned = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
     risk = np.arange(10, 0, -1.0)  # customer 0 is riskiest
