@@ -44,7 +44,7 @@ STEPS = {
     "mlxtend_rules": ("mlxtend one-hot + fpgrowth + association_rules (same baskets)", None),
     "churn": ("churn.train + churn.score", None),
 }
-PAGES = ["overview", "segments", "lifecycle", "cross_sell", "churn", "customers"]
+PAGES = ["overview", "segments", "lifecycle", "cross_sell", "churn", "customers", "customer_360"]
 
 
 # ---------------------------------------------------------------- data
@@ -199,6 +199,9 @@ def run_page(page: str, folder: Path) -> dict:
     if page != "overview":
         st.cache_data.clear()
         st.cache_resource.clear()
+        if page == "customer_360":  # the customer with the most order lines: the longest story
+            lines = load(folder).transactions
+            at.session_state["customer"] = lines["customer_id"].value_counts(sort=True)["customer_id"][0]
         start = time.perf_counter()
         at.switch_page(f"pages/{page}.py").run()
         cold = time.perf_counter() - start
