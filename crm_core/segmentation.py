@@ -283,6 +283,39 @@ def rules_from_table(table: pl.DataFrame | Sequence[Rule] | Sequence[Mapping[str
     return tuple(rules)
 
 
+def rules_to_text(rules: Sequence[Rule]) -> str:
+    """Rules as one short line for a share link: ``segment:r:f:m:fm`` per rule, ``;`` between rules, each
+    range ``low-high`` or empty for "any" (``champions:5-5:4-5::;loyal::3-5::``). :func:`rules_from_text`
+    reads it back."""
+    def bounds(value: tuple | None) -> str:
+        return "" if value is None else f"{value[0]:g}-{value[1]:g}"
+
+    return ";".join(":".join([rule.segment] + [bounds(getattr(rule, name)) for name in ("r", "f", "m", "fm")])
+                    for rule in rules)
+
+
+def rules_from_text(text: str, bins: int) -> tuple[Rule, ...]:
+    """The rules of :func:`rules_to_text`, validated like an edited table; raise :class:`RuleError` when the
+    text is not such a line (a hand-edited or truncated link)."""
+    rows: list[dict[str, Any]] = []
+    for number, part in enumerate(text.split(";"), start=1):
+        fields = part.split(":")
+        if len(fields) != 5:
+            raise RuleError("bad_text", f"rule {number} of the link is not segment:r:f:m:fm", row=number)
+        row: dict[str, Any] = {"segment": fields[0]}
+        for name, bounds in zip(("r", "f", "m", "fm"), fields[1:]):
+            low = high = None
+            if bounds:
+                try:
+                    low, high = (float(x) if name == "fm" else int(x) for x in bounds.split("-"))
+                except ValueError:
+                    raise RuleError("bad_text", f"rule {number} of the link has a bad range {bounds!r}",
+                                    row=number) from None
+            row[f"{name}_min"], row[f"{name}_max"] = low, high
+        rows.append(row)
+    return rules_from_table(rows, bins)
+
+
 def _matches(rule: Rule) -> pl.Expr:
     condition = pl.lit(True)
     for name, column in (("r", "r_score"), ("f", "f_score"), ("m", "m_score"), ("fm", "fm_score")):

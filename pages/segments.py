@@ -6,17 +6,21 @@ Every number comes from ``crm_core.segmentation`` on ``customer_summary(ctx.data
 """
 from datetime import datetime, timedelta
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
 from crm_core.charts import segmentation as seg_charts
+from crm_core.customers import known_customers
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary
 from crm_core.segmentation import (
     CATCH_ALL, NO_SEGMENT, PRESETS, SEGMENT_KEYS, Rule, RuleError, clusters, movement, pareto_curve,
-    recommended_action, rf_grid, rfm, rule_table, rules_from_table, score_map, segment_table, value_tiers,
+    recommended_action, rf_grid, rfm, rule_table, rules_from_table, rules_from_text, rules_to_text, score_map,
+    segment_table, value_tiers,
 )
-from ui import shell, widgets
+from ui import shell, state, widgets
 from ui.cache import cached
 from ui.i18n import format_date, format_money, format_number, format_percent
 from ui.state import lang, t
@@ -56,7 +60,19 @@ def scored(dataset: Dataset, as_of: datetime, preset: str, rules: tuple | None):
 
 @cached
 def segments(dataset: Dataset, as_of: datetime, preset: str, rules: tuple | None):
-    return segment_table(scored(dataset, as_of, preset, rules))
+    return segment_table(with_prospects(dataset, as_of, preset, scored(dataset, as_of, preset, rules)))
+
+
+def with_prospects(dataset: Dataset, as_of: datetime, preset: str, people: pl.DataFrame) -> pl.DataFrame:
+    """Add the customers without an order (from the customers table) as the preset's ``prospects`` segment,
+    for presets that have one (Shopify); they have no scores, no revenue and no orders."""
+    if "prospects" not in PRESETS[preset].segments or dataset.customers is None:
+        return people
+    waiting = known_customers(dataset, as_of).join(people.select("customer_id"), on="customer_id", how="anti")
+    if waiting.height == 0:
+        return people
+    return pl.concat([people, waiting.with_columns(segment=pl.lit("prospects"), revenue=pl.lit(0.0),
+                                                   orders=pl.lit(0))], how="diagonal_relaxed")
 
 
 @cached
@@ -108,7 +124,7 @@ def customer_list(dataset: Dataset, as_of: datetime, preset: str, rules: tuple |
                   k: int | None):
     """One row per customer: scores, segment, tier, cluster and, when known, name, region and owner."""
     people = (
-        scored(dataset, as_of, preset, rules)
+        with_prospects(dataset, as_of, preset, scored(dataset, as_of, preset, rules))
         .join(tiers(dataset, as_of, cuts).select("customer_id", "tier"), on="customer_id", how="left")
         .join(behaviour(dataset, as_of, k).labels, on="customer_id", how="left")
     )
@@ -198,6 +214,26 @@ def move_matrix(flows: pl.DataFrame, rows_from: list[str], cols_to: list[str], m
     return z, text, hover
 
 
+def starting_rules(preset: str) -> tuple[Rule, ...] | None:
+    """The rules the editor starts from: the link's (``seg_rules``) the first time the editor is drawn,
+    afterwards (another preset, or after "restore") the preset's own (None)."""
+    chosen = PRESETS[preset]
+
+    def readable(text: str) -> bool:
+        try:
+            return text == "" or bool(rules_from_text(text, chosen.bins))
+        except RuleError:
+            return False
+
+    linked = state.claim("seg_rules", "", state.TEXT, valid=readable)
+    base_key = f"_seg_rules_base.{preset}.{st.session_state.get(RULES_VERSION, 0)}"
+    if base_key not in st.session_state:
+        first = not st.session_state.get("_seg_rules_started")
+        st.session_state["_seg_rules_started"] = True
+        st.session_state[base_key] = rules_from_text(linked, chosen.bins) if first and linked else None
+    return st.session_state[base_key]
+
+
 def restore_rules() -> None:
     """Drop the rule edits: a new editor key starts from the preset's rules (the old edits are not replayed)."""
     st.session_state[RULES_VERSION] = st.session_state.get(RULES_VERSION, 0) + 1
@@ -238,7 +274,8 @@ with tabs["rules"]:
     table_box = st.container()
     st.subheader(t("segmentation.page.rules_title"))
     st.caption(t("segmentation.page.rules_help", bins=chosen.bins))
-    editable = rule_table(preset)
+    base_rules = starting_rules(preset)
+    editable = rule_table(replace(chosen, rules=base_rules) if base_rules is not None else preset)
     if editable["fm_min"].null_count() == editable.height and editable["fm_max"].null_count() == editable.height:
         editable = editable.drop("fm_min", "fm_max")  # (F+M)/2 bounds only matter for Shopify-style rules
     score_column = {name: st.column_config.NumberColumn(column(name), min_value=1, max_value=chosen.bins, step=1)
@@ -269,6 +306,8 @@ with tabs["rules"]:
         if "field" in params:
             params["field"] = params["field"].upper()
         st.error(t(error.key, **params) + " " + t("segmentation.page.rules_kept"), icon=":material/rule:")
+    # the rules in force go into the link (while an edit is broken, that is the map's own)
+    st.session_state["seg_rules"] = rules_to_text(_as_rules(rules)) if rules is not None else ""
     left, right = st.columns([3, 1])
     left.caption(t("segmentation.page.rules_custom") if rules is not None else t("segmentation.page.rules_link"))
     if rules is not None or broken:

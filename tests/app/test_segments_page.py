@@ -88,9 +88,33 @@ def test_preset_from_the_link_shows_shopify_groups():
     segments = set(frame(at, "Segment", "Recommended action")["Segment"])
     assert {"Previously loyal", "Almost lost", "Dormant", "Active"} <= segments
     assert "Hibernating" not in segments
+    table = frame(at, "Segment", "Recommended action").set_index("Segment")
+    assert table.loc["Prospects", "Customers"] == 279 and table["Customers"].sum() == 5000  # no order yet: 279
     assert at.query_params.get("seg_preset") == "shopify"
     rules = frame(at, "segment", "r_min")  # the rule editor, with Shopify's (F+M)/2 bounds
     assert {"fm_min", "fm_max"} <= set(rules.columns) and len(rules) == 10
+
+
+def test_edited_rules_travel_in_the_link():
+    from crm_core.segmentation import PRESETS, Rule, rules_to_text
+
+    # Klaviyo's map with one rule changed: every customer with F = 3 is a Champion, whatever R and M
+    edited = (Rule("champions", f=(3, 3)),) + PRESETS["klaviyo"].rules[1:]
+    text = rules_to_text(edited)
+    at = segments_page(query={"seg_preset": "klaviyo", "seg_rules": text})
+    assert "Edited rules in use. They are part of the share link" in texts(at)
+    assert at.query_params.get("seg_rules") == text                      # still in the address after the run
+    rules = frame(at, "segment", "r_min")
+    assert rules["segment"][0] == "champions" and rules["f_min"][0] == 3 and rules["r_min"].isna()[0]
+    at_default = segments_page(query={"seg_preset": "klaviyo"})
+    champions = {name: frame(page, "Segment", "Recommended action").set_index("Segment").loc["Champions", "Customers"]
+                 for name, page in (("edited", at), ("default", at_default))}
+    assert champions["edited"] != champions["default"]
+    # a hand-broken rule text: a notice, and the map's own rules
+    broken = segments_page(query={"seg_preset": "klaviyo", "seg_rules": "champions:9-9"})
+    assert any("seg_rules" in w.value and "not valid here" in w.value for w in broken.warning)
+    assert broken.query_params.get("seg_rules") is None
+    assert "Edited rules in use" not in texts(broken)
 
 
 def test_invalid_link_values_fall_back_with_a_notice():

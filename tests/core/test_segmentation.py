@@ -459,3 +459,22 @@ def test_english_and_chinese_templates_have_the_same_keys_and_fields():
     fields = re.compile(r"{(\w+)}")
     for key, template in english.items():
         assert set(fields.findall(template)) == set(fields.findall(chinese[key])), key
+
+
+@pytest.mark.parametrize("preset", sorted(sg.PRESETS))
+def test_rules_round_trip_through_link_text(preset):
+    chosen = sg.PRESETS[preset]
+    text = sg.rules_to_text(chosen.rules)
+    assert sg.rules_from_text(text, chosen.bins) == chosen.rules
+    assert "://" not in text and "&" not in text and "=" not in text
+
+
+def test_link_text_by_hand_and_bad_text():
+    rules = (sg.Rule("champions", r=(5, 5), f=(4, 5)), sg.Rule("half", fm=(2.5, 3.0)), sg.Rule("lost"))
+    assert sg.rules_to_text(rules) == "champions:5-5:4-5::;half::::2.5-3;lost::::"
+    assert sg.rules_from_text("champions:5-5:4-5::;half::::2.5-3;lost::::", 5) == rules
+    for bad, key in (("", "bad_text"), ("champions:5-5", "bad_text"), ("x:a-b:::", "bad_text"),
+                     ("x:6-6:::", "out_of_range"), ("x:4-2:::", "min_above_max"), (":1-2:::", "empty_segment")):
+        with pytest.raises(sg.RuleError) as caught:
+            sg.rules_from_text(bad, 5)
+        assert caught.value.key == f"segmentation.rule_error.{key}", bad
