@@ -35,6 +35,8 @@ def order_key() -> pl.Expr:
 
 def with_order_key(transactions: pl.DataFrame) -> pl.DataFrame:
     """``transactions`` plus an ``order_key`` column (adds a null ``order_id`` when the table has none)."""
+    if "order_id" in transactions.columns and transactions["order_id"].null_count() == 0:
+        return transactions.with_columns(pl.col("order_id").alias("order_key"))  # no per-line day keys to build
     frame = transactions if "order_id" in transactions.columns else transactions.with_columns(
         pl.lit(None, dtype=pl.String).alias("order_id"))
     return frame.with_columns(order_key().alias("order_key"))
@@ -84,14 +86,15 @@ def customer_summary(transactions: pl.DataFrame, as_of: DateLike | None = None) 
     ]
     if "category" in lines.columns:
         aggregations.append(pl.col("category").drop_nulls().n_unique().cast(pl.Int64).alias("categories"))
-    summary = lines.group_by("customer_id").agg(aggregations)
     span_days = (pl.col("last_order") - pl.col("first_order")).dt.total_seconds() / 86400.0
     return (
-        summary.with_columns(
+        lines.lazy().group_by("customer_id").agg(aggregations)
+        .with_columns(
             (pl.col("revenue") / pl.col("orders")).alias("avg_order_value"),
             (pl.lit(as_of_dt) - pl.col("last_order")).dt.total_days().alias("recency_days"),
             (pl.lit(as_of_dt) - pl.col("first_order")).dt.total_days().alias("tenure_days"),
             pl.when(pl.col("orders") > 1).then(span_days / (pl.col("orders") - 1)).alias("avg_days_between_orders"),
         )
         .sort("customer_id")
+        .collect()
     )
