@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
@@ -107,3 +107,36 @@ def test_a_downloaded_list_opens(server, browser, tmp_path):
     for column in table.columns:
         if table[column].dtype == pl.String:
             assert not table[column].drop_nulls().str.contains(r"^[=+\-@]").any(), column
+
+
+def test_an_edited_segment_rule_travels_in_the_link(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{server}/segments?lang=en&seg_preset=klaviyo")
+    settle(page)
+    page.get_by_role("tab", name="Table & rules").click()
+    settle(page)
+    editor = page.locator('[data-testid="stDataFrame"]').nth(1)  # the segment table first, then the rule editor
+    editor.scroll_into_view_if_needed()
+    box = editor.bounding_box()
+    # the grid is a canvas: select Champions' segment cell, step right to "R from", edit it to 1
+    page.mouse.click(box["x"] + 80, box["y"] + 35 + 17)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(400)
+    page.keyboard.press("Control+a")
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    settle(page)
+    assert_no_errors(page)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["seg_rules"][0].startswith("champions:1-3:"), page.url
+    assert "Edited rules in use" in page.inner_text('[data-testid="stMain"]')
+    other = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
+    other.goto(page.url)
+    settle(other)
+    other.get_by_role("tab", name="Table & rules").click()
+    settle(other)
+    assert "Edited rules in use" in other.inner_text('[data-testid="stMain"]')
+    assert parse_qs(urlsplit(other.url).query)["seg_rules"] == query["seg_rules"]
+    shot(other, "segments-edited-rules")
+    other.context.close()
