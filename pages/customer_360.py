@@ -281,6 +281,7 @@ if level is None:
 elif picks.height == 0:
     st.caption(t("customers.c360.no_next"))
 else:
+    st.caption(t("customers.c360.next_help"))
     if level == "category":
         st.caption(t("customers.c360.by_category"))
     with st.container(border=True):
