@@ -251,7 +251,7 @@ def _try(notes: list[dict[str, Any]], part: str, compute, *args, **kwargs):
 def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard", horizon_days: int = 365,
                    include: Sequence[str] = PARTS, churn_horizon_days: int = 90, quarter_days: int = 91,
                    tier_cuts: tuple[float, float] = (0.8, 0.95), cluster_k: int | None = None,
-                   complaint_days: int = 90, rules: pl.DataFrame | None = None,
+                   complaint_days: int = 90, rules: pl.DataFrame | None = None, churn_model: Any = None,
                    notes: list[dict[str, Any]] | None = None) -> pl.DataFrame:
     """One row per customer known as of ``as_of`` (:func:`known_customers`: the customers table, prospects
     included, plus every buyer missing from it), with every analysis joined (columns: module docstring).
@@ -267,6 +267,8 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     tier_cuts, cluster_k : passed to ``value_tiers`` and ``clusters``.
     complaint_days : window of ``complaints_last_90d``.
     rules : association rules for the next product (default :func:`next_product_rules`).
+    churn_model : a :class:`crm_core.churn.ChurnModel` trained up to ``as_of`` for ``churn_horizon_days``
+        (default: :func:`crm_core.churn.score` trains one when the data is sufficient).
     notes : a list that receives ``{"key", "params"}`` for every analysis that could not run.
 
     Prospects have ``orders = 0`` and ``revenue = 0`` and nulls in the order-based columns (except the
@@ -338,7 +340,8 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
         # churn.score values customers by the 365-day CLV; hand it over when it is already computed
         given = (predicted.select("customer_id", "predicted_value_365_days")
                  if predicted is not None and horizon_days == 365 else None)
-        scored = _try(notes, "churn", churn.score, dataset, as_of_dt, churn_horizon_days, expected_value=given)
+        scored = _try(notes, "churn", churn.score, dataset, as_of_dt, churn_horizon_days, model=churn_model,
+                      expected_value=given)
         if scored is not None:
             table = table.join(churn_columns(scored), on="customer_id", how="left")
 

@@ -16,13 +16,14 @@ import polars as pl
 import streamlit as st
 
 from crm_core.charts import churn as churn_charts
-from crm_core.churn import FLAGS, backtest, capacity_curve, flags, score, sufficiency, train, win_back_list
+from crm_core.churn import FLAGS, backtest, capacity_curve, flags, score, win_back_list
 from crm_core.customers import profiles
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
 from crm_core.features import customer_summary
 from crm_core.segmentation import PRESETS, rfm
 from ui import shell, widgets
+from ui.analyses import churn_gate, churn_model
 from ui.cache import cached
 from ui.i18n import format_date, format_money, format_number, format_percent
 from ui.state import lang, t
@@ -53,11 +54,6 @@ FLAG_NEEDS = {"fewer_contacts": None, "complaints": None, "campaigns_ignored": "
 # ---------------------------------------------------------------- cached adapters
 
 @cached
-def gate(dataset: Dataset, as_of: datetime, horizon_days: int):
-    return sufficiency(dataset.transactions, as_of, horizon_days)
-
-
-@cached
 def evaluation(dataset: Dataset, as_of: datetime, horizon_days: int):
     """The backtest without its model (the page scores with the model trained up to the analysis date)."""
     result = backtest(dataset.transactions, as_of, horizon_days, dataset.customers, dataset.interactions)
@@ -66,15 +62,9 @@ def evaluation(dataset: Dataset, as_of: datetime, horizon_days: int):
 
 
 @cached
-def current_model(dataset: Dataset, as_of: datetime, horizon_days: int):
-    return train(dataset, as_of, horizon_days)
-
-
-@cached
 def risk(dataset: Dataset, as_of: datetime, horizon_days: int):
     """Scores as of the analysis date: by the model when the gate passes, else by the warning rules."""
-    model = current_model(dataset, as_of, horizon_days) if gate(dataset, as_of, horizon_days).ok else None
-    return score(dataset, as_of, horizon_days, model=model, risk_thresholds=RISK_THRESHOLDS,
+    return score(dataset, as_of, horizon_days, model=churn_model(dataset, as_of, horizon_days), risk_thresholds=RISK_THRESHOLDS,
                  rule_high_flags=RULE_HIGH_FLAGS)
 
 
@@ -204,10 +194,10 @@ controls[1].caption(t("churn.page.caption", days=horizon, as_of=format_date(ctx.
 if not ctx.dataset.has("interactions"):
     st.caption(":material/info: " + t("churn.page.no_interactions"))
 
-checked = gate(ctx.dataset, ctx.as_of, horizon)
+checked = churn_gate(ctx.dataset, ctx.as_of, horizon)
 with st.spinner(t("churn.page.training") if checked.ok else t("churn.page.scoring"), show_time=True):
     view = customer_view(ctx.dataset, ctx.as_of, horizon)
-    model = current_model(ctx.dataset, ctx.as_of, horizon) if checked.ok else None
+    model = churn_model(ctx.dataset, ctx.as_of, horizon)
 
 if view.height == 0:
     st.info(t("churn.page.no_customers", as_of=format_date(ctx.as_of, language)), icon=":material/event_busy:")
@@ -232,7 +222,7 @@ if not checked.ok:
             hint = t(check.key.replace("churn.sufficiency.", "churn.sufficiency_hint."))
             lines.append(f"- :red[:material/close:] **{text}** — {hint}")
     st.markdown("\n".join(lines))
-    enough = [days for days in HORIZONS if days != horizon and gate(ctx.dataset, ctx.as_of, days).ok]
+    enough = [days for days in HORIZONS if days != horizon and churn_gate(ctx.dataset, ctx.as_of, days).ok]
     if enough:
         st.caption(t("churn.page.other_horizons", horizons=t("churn.page.list_sep").join(
             t("churn.page.days", days=days) for days in enough)))

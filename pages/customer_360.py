@@ -11,13 +11,13 @@ import streamlit as st
 
 from crm_core.charts import customers as customer_charts
 from crm_core.customers import (
-    customer_story, decode_reason, find_customers, next_product_rules, recommendation_level,
+    customer_story, decode_reason, find_customers, recommendation_level,
 )
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
 from ui import shell, state, widgets
+from ui.analyses import HORIZON_DAYS, PRESET, VALUE, customer_base, product_rules
 from ui.cache import cached
-from ui.customer_base import HORIZON_DAYS, PRESET, VALUE, customer_base
 from ui.i18n import format_date, format_money, format_number, format_percent, has_key
 from ui.state import lang, t
 
@@ -31,15 +31,9 @@ PROFILE_FIELDS = ("phone", "email", "industry", "channel", "region", "city", "ow
 # ---------------------------------------------------------------- cached adapters
 
 @cached
-def c360_rules(dataset: Dataset, as_of: datetime):
-    return next_product_rules(dataset.transactions, as_of)
-
-
-@cached
 def c360_story(dataset: Dataset, as_of: datetime, customer_id: str):
     table, _ = customer_base(dataset, as_of)
-    rules = c360_rules(dataset, as_of) if recommendation_level(dataset.transactions) else None
-    return customer_story(dataset, as_of, customer_id, table=table, rules=rules, preset=PRESET,
+    return customer_story(dataset, as_of, customer_id, table=table, rules=product_rules(dataset, as_of), preset=PRESET,
                           horizon_days=HORIZON_DAYS)
 
 

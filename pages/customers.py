@@ -16,8 +16,8 @@ from crm_core.export import mask_contacts
 from crm_core.lifecycle import STAGES
 from crm_core.segmentation import PRESETS, SEGMENT_KEYS
 from ui import shell, widgets
+from ui.analyses import HORIZON_DAYS, PRESET, VALUE, customer_base
 from ui.cache import SHARED_FLAG, cached
-from ui.customer_base import HORIZON_DAYS, PRESET, VALUE, customer_base
 from ui.i18n import format_date, format_money, format_number, has_key, translate
 from ui.state import lang, t
 

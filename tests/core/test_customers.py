@@ -180,6 +180,14 @@ def test_columns_agree_with_the_modules_they_come_from(small):
     assert notes == [] or all(note["key"].startswith("lifecycle.note.") for note in notes)
 
 
+def test_a_given_churn_model_is_used_not_trained_again(small, monkeypatch):
+    dataset, as_of, table, _ = small
+    model = churn.train(dataset, as_of)
+    monkeypatch.setattr(churn, "train", lambda *args, **kwargs: pytest.fail("trained a second model"))
+    again = cu.customer_table(dataset, as_of, include=("churn",), churn_model=model)
+    assert again["churn_probability"].to_list() == pytest.approx(table["churn_probability"].to_list(), nan_ok=True)
+
+
 def test_prospects_get_popular_products_and_no_scores(small):
     _, _, table, _ = small
     prospects = table.filter(pl.col("orders") == 0)
