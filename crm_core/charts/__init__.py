@@ -60,9 +60,11 @@ def bar(labels: Sequence, values: Sequence[float], *, title: str, value_title: s
 
 def stacked_bars(x: Sequence, series: dict[str, Sequence[float]], *, title: str, x_title: str | None, y_title: str,
                  money: bool = False) -> go.Figure:
-    """Bars stacked per x, one trace per series name (legend shows the names)."""
+    """Bars stacked per x, one trace per series name (legend shows the names). The x labels are shown as
+    given: plotly would read labels like ``2024-01`` as dates and name the months in English."""
     figure = go.Figure([go.Bar(x=list(x), y=list(values), name=name) for name, values in series.items()])
     figure.update_layout(barmode="stack")
+    figure.update_xaxes(type="category")
     return themed(figure, title, x_title, y_title, money_axis="y" if money else None)
 
 

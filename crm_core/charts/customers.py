@@ -58,6 +58,7 @@ def timeline(dates: Sequence[datetime | date], kinds: Sequence[str], hover: Sequ
     labels = [kind_names.get(kind, kind) for kind in rows]
     themed(figure, title, x_title, y_title, height=max(240, 90 + 42 * len(rows)))
     figure.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], showgrid=True)
+    figure.update_xaxes(tickformat="%Y-%m")  # plotly's default ticks name months in English
     return figure
 
 

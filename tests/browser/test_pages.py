@@ -18,6 +18,13 @@ EMPTY_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot
                           || (t.link && size(t.link.value)) || size(t.r) || size(t.dimensions));
 }).length"""
 
+# Date axes left to plotly's default ticks name the months in English ("Jan 2024"), also on Chinese pages.
+ENGLISH_DATE_AXES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd => {
+    const layout = gd._fullLayout || {};
+    return Object.keys(layout).filter(k => /^[xy]axis\\d*$/.test(k) && layout[k].type === 'date' && !layout[k].tickformat)
+        .map(k => ((gd.layout.title || {}).text || '?') + ' ' + k);
+})"""
+
 
 def page_paths(browser, server) -> list[str]:
     """The URL paths of the pages in the sidebar navigation ("/" for the default page)."""
@@ -47,6 +54,8 @@ def test_every_page_in_both_languages(server, browser, width):
             body = page.inner_text("body")
             if "Traceback" in body:
                 problems.append(f"{where}: traceback text")
+            if lang == "zh":
+                problems += [f"{where}: English month names on {axis}" for axis in page.evaluate(ENGLISH_DATE_AXES_JS)]
             empty = page.evaluate(EMPTY_CHARTS_JS)
             if empty:
                 problems.append(f"{where}: {empty} empty chart(s)")
