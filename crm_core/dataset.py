@@ -37,6 +37,7 @@ class Dataset:
     customers: pl.DataFrame | None = None
     interactions: pl.DataFrame | None = None
     name: str = field(default="", compare=False)
+    currency: str | None = field(default=None, compare=False)  # ISO 4217 code of ``amount``; None: not known
     derived_key: str | None = field(default=None, compare=False, repr=False)
 
     @cached_property
@@ -67,4 +68,4 @@ def load_sample(directory: Path | str = SAMPLE_DIR) -> Dataset:
     for kind, filename in SAMPLE_FILES.items():
         path = directory / filename
         frames[kind] = read_table(path, kind=kind).df if path.exists() else None
-    return Dataset(frames["transactions"], frames["customers"], frames["interactions"], name="sample")
+    return Dataset(frames["transactions"], frames["customers"], frames["interactions"], name="sample", currency="CNY")

@@ -29,6 +29,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,7 +65,8 @@ ISSUE_KEYS = (
     "unparseable_amount", "unparseable_number", "duplicate_customer_id", "out_of_range", "scientific_ids",
     "encoding_replaced",
     # notes: kept as read, worth knowing
-    "encoding_guessed", "title_rows_skipped", "empty_headers", "duplicate_headers", "unsupported_columns",
+    "encoding_guessed", "encoding_traditional", "money_column_chosen", "no_header", "whitespace_delimited",
+    "no_amounts", "duplicate_rows_kept", "title_rows_skipped", "empty_headers", "duplicate_headers", "unsupported_columns",
     "id_float_suffix_removed", "derived_amount", "negative_amounts", "zero_amounts", "future_dates",
     "excel_serial_dates", "two_digit_years", "decimal_comma", "date_order_day_first", "date_order_month_first",
     "date_order_conflict", "date_order_assumed_month_first", "date_order_assumed_day_first",
@@ -108,6 +110,7 @@ class Issue:
     column: str | None = None
     action: str = "kept"
     examples: tuple[dict, ...] = ()
+    params: dict = field(default_factory=dict, hash=False, compare=False)  # more fields for the message
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class LoadReport:
     rows_read: int
     rows_kept: int
     issues: tuple[Issue, ...] = ()
+    currency: str | None = None     # ISO 4217 code seen in the amounts (¥ → CNY, NT$ → TWD …), None: no sign
+    has_header: bool = True
 
     @property
     def problems(self) -> tuple[Issue, ...]:
@@ -139,9 +144,10 @@ class LoadReport:
             "encoding": self.encoding, "delimiter": self.delimiter, "sheet": self.sheet,
             "headers": list(self.headers), "mapping": dict(self.mapping), "unmapped": list(self.unmapped),
             "date_order": self.date_order, "rows_read": self.rows_read, "rows_kept": self.rows_kept,
+            "currency": self.currency, "has_header": self.has_header,
             "issues": [
                 {"key": i.key, "severity": i.severity, "count": i.count, "column": i.column, "action": i.action,
-                 "examples": [dict(example) for example in i.examples]}
+                 "examples": [dict(example) for example in i.examples], "params": dict(i.params)}
                 for i in self.issues
             ],
         }
@@ -154,9 +160,11 @@ class LoadReport:
             headers=tuple(d.get("headers", ())), mapping=dict(d.get("mapping", {})),
             unmapped=tuple(d.get("unmapped", ())), date_order=d.get("date_order"),
             rows_read=int(d.get("rows_read", 0)), rows_kept=int(d.get("rows_kept", 0)),
+            currency=d.get("currency"), has_header=bool(d.get("has_header", True)),
             issues=tuple(
                 Issue(key=i["key"], severity=i["severity"], count=int(i["count"]), column=i.get("column"),
-                      action=i.get("action", "kept"), examples=tuple(dict(e) for e in i.get("examples", ())))
+                      action=i.get("action", "kept"), examples=tuple(dict(e) for e in i.get("examples", ())),
+                      params=dict(i.get("params", {})))
                 for i in d.get("issues", ())
             ),
         )
@@ -185,6 +193,7 @@ def read_table(
     max_columns: int = MAX_COLUMNS,
     today: date | None = None,
     date_order: str | None = None,
+    drop_duplicates: bool = False,
 ) -> LoadResult:
     """Read one CRM export into the canonical ``kind`` table and report every problem found.
 
@@ -199,6 +208,8 @@ def read_table(
     today : the load day; dates after it are reported as ``future_dates`` (skipped when None: no clock).
     date_order : ``"day-first"`` or ``"month-first"`` to force how ``1/5/2024`` is read; default: decided
         from the values (any first part > 12 → day-first, any second part > 12 → month-first).
+    drop_duplicates : drop lines that repeat an earlier line exactly. Off by default: real receipts repeat
+        lines (two identical items scanned separately), so repeats are kept and counted in the report.
 
     Raises
     ------
@@ -214,7 +225,7 @@ def read_table(
         table = _read_any(data, sheet=sheet, max_rows=max_rows, max_columns=max_columns,
                           max_unzipped_bytes=5 * max_bytes)
         return _clean(table, kind, mapping, name=_source_name(source), today=today,
-                      date_order=None if date_order == "auto" else date_order)
+                      date_order=None if date_order == "auto" else date_order, drop_duplicates=drop_duplicates)
 
     return _only_data_errors(source, load)
 
@@ -415,10 +426,18 @@ def _decode(data: bytes, *, final: bool = True) -> _Decoded:
         return _Decoded("utf-8", data)
     except UnicodeDecodeError:
         pass
-    try:
-        return recoded("gb18030", data, "gb18030")
-    except UnicodeDecodeError:
-        pass
+    chinese = []
+    for encoding in ("gb18030", "cp950"):  # Simplified (GBK superset) and Traditional (Big5, Windows' cp950)
+        try:
+            chinese.append((encoding, text_of(encoding, data)))
+        except UnicodeDecodeError:
+            pass
+    if chinese:
+        # GB18030 decodes almost any bytes, so "no error" proves nothing: keep the decoding whose header
+        # and cells read as real Chinese (known header words, common characters; not kana or private-use)
+        encoding, text = max(chinese, key=lambda item: _chinese_score(item[1][:SNIFF_BYTES]))
+        issues = [Issue("encoding_traditional", "info", 1, None, "kept")] if encoding == "cp950" else []
+        return _Decoded(encoding, text.encode("utf-8"), issues)
     guessed = _guess_encoding(data[:SNIFF_BYTES])
     if guessed:
         try:
@@ -428,6 +447,47 @@ def _decode(data: bytes, *, final: bool = True) -> _Decoded:
     text = data.decode("utf-8", errors="replace")
     return _Decoded("utf-8 (lossy)", text.encode("utf-8"),
                     [Issue("encoding_replaced", "problem", text.count("\ufffd"), None, "kept")])
+
+
+@lru_cache(maxsize=1)
+def _common_chinese() -> frozenset[str]:
+    """The characters of everyday Chinese text: GB2312 level 1 (the 3,755 commonest Simplified characters)
+    and Big5 level 1 (the 5,401 commonest Traditional ones), decoded from the code tables themselves."""
+    chars: set[str] = set()
+    for lead in range(0xB0, 0xD8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((lead, trail)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    for code in range(0xA440, 0xC67F):
+        lead, trail = divmod(code, 256)
+        if 0x40 <= trail <= 0x7E or 0xA1 <= trail <= 0xFE:
+            try:
+                chars.add(bytes((lead, trail)).decode("cp950"))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(chars)
+
+
+_ODD_IN_CHINESE = re.compile("[\u3040-\u30ff\uac00-\ud7af\ue000-\uf8ff\u0400-\u04ff\u0370-\u03ff\u2500-\u257f]")
+
+
+def _chinese_score(text: str) -> float:
+    """How much ``text`` reads as real Chinese: each header cell that is a known column name counts 1,
+    plus the share of CJK characters that are common ones, minus kana, Hangul, private-use, Cyrillic,
+    Greek and box-drawing characters (what a wrong decoding of the other script produces)."""
+    from crm_core.schema import SYNONYMS, normalize_header
+
+    first_line = text.split("\n", 1)[0]
+    known = {key for table in SYNONYMS.values() for key in table}
+    cells = re.split(r"[,;\t|]", first_line)
+    header_hits = sum(1 for cell in cells if normalize_header(cell.strip().strip('"')) in known)
+    common = _common_chinese()
+    cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    odd = len(_ODD_IN_CHINESE.findall(text))
+    share = (sum(1 for ch in cjk if ch in common) - 2 * odd) / max(1, len(cjk) + odd)
+    return header_hits + share
 
 
 def _guess_encoding(sample: bytes) -> str | None:
@@ -469,6 +529,8 @@ class _Sniff:
     raw_headers: tuple[str, ...]
     width: int                 # number of columns to read
     issues: list[Issue]
+    has_header: bool = True    # False: the first record is data (columns named column_1 …)
+    whitespace: bool = False   # columns separated by runs of spaces (CDNOW_master.txt and other fixed-width text)
 
 
 def _sniff_csv(text: str, truncated: bool = False) -> _Sniff:
@@ -502,11 +564,16 @@ def _sniff_csv(text: str, truncated: bool = False) -> _Sniff:
         mode, hits = max(Counter(counts).items(), key=lambda item: (item[1], item[0]))
         return ((hits / len(counts)) if mode > 1 else 0.0, mode)
 
+    whitespace = False
     if forced:
         delimiter, rows = forced, records(forced)
     else:
         candidates = [(score(rows), -i, d, rows) for i, d in enumerate(DELIMITERS) for rows in [records(d)]]
-        (_, _, delimiter, rows) = max(candidates, key=lambda item: (item[0], item[1]))
+        (best, _, delimiter, rows) = max(candidates, key=lambda item: (item[0], item[1]))
+        spaced = [line.split() for line in sample.splitlines()[: SNIFF_RECORDS + TITLE_ROWS_MAX]]
+        spaced_score = score(spaced)
+        if best[0] < 0.9 and spaced_score[0] >= 0.9 and spaced_score[1] > max(best[1], 1):
+            delimiter, rows, whitespace = "\t", spaced, True  # read as tab-separated once runs are folded
     skip = _title_rows(rows)
     issues = []
     if skip:
@@ -516,8 +583,39 @@ def _sniff_csv(text: str, truncated: bool = False) -> _Sniff:
     modal = Counter(data_counts).most_common(1)[0][0] if data_counts else 0
     width = max(len(raw), modal, 1)
     raw = list(raw) + [""] * (width - len(raw))
+    has_header = not _looks_like_data(raw, rows[skip + 1: skip + 1 + SNIFF_RECORDS])
+    if not has_header:
+        raw = [""] * width
+        issues.append(Issue("no_header", "info", 1, None, "kept"))
+    if whitespace:
+        issues.append(Issue("whitespace_delimited", "info", 1, None, "kept"))
     headers, header_issues = _clean_headers(raw)
-    return _Sniff(delimiter, skip + (1 if forced else 0), tuple(headers), tuple(raw), width, issues + header_issues)
+    if not has_header:
+        header_issues = [i for i in header_issues if i.key != "empty_headers"]
+    return _Sniff(delimiter, skip + (1 if forced else 0), tuple(headers), tuple(raw), width, issues + header_issues,
+                  has_header=has_header, whitespace=whitespace)
+
+
+_DATA_LIKE = re.compile(r"^[-+(]?[¥$€£]?[0-9][0-9.,:/\- ]*[)]?$")
+
+
+def _looks_like_data(first: list[str], following: list[list[str]]) -> bool:
+    """Whether the first record is a data row, not a header: no cell is a known column name, every filled
+    cell is a number, date or code, and the next records look the same in those places."""
+    from crm_core.schema import SYNONYMS, normalize_header
+
+    cells = [str(cell or "").strip() for cell in first]
+    filled = [cell for cell in cells if cell]
+    if len(filled) < 2:
+        return False
+    known = {key for table in SYNONYMS.values() for key in table}
+    if any(normalize_header(cell) in known for cell in filled):
+        return False
+    if not all(_DATA_LIKE.match(cell) for cell in filled):
+        return False
+    alike = [row for row in following if len(row) == len(cells)
+             and all(bool(_DATA_LIKE.match(str(row[i]).strip())) for i, cell in enumerate(cells) if cell)]
+    return len(alike) >= 0.8 * max(1, len(following))
 
 
 def _title_rows(rows: list[list[str]]) -> int:
@@ -567,6 +665,7 @@ class _Table:
     delimiter: str | None = None
     sheet: str | None = None
     issues: list[Issue] = field(default_factory=list)
+    has_header: bool = True
 
 
 def _read_any(data: bytes, *, sheet: Any, max_rows: int, max_columns: int,
@@ -588,11 +687,14 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
         body = body.replace(b"\r", b"\n")  # classic Mac line ends
         head = head.replace("\r", "\n")
     sniff = _sniff_csv(head, truncated=len(body) > SNIFF_BYTES)
+    if sniff.whitespace:  # runs of spaces or tabs separate the columns: fold each run into one tab
+        body = re.sub(rb"(?m)^[ \t]+|[ \t]+$", b"", body.replace(b"\r\n", b"\n"))
+        body = re.sub(rb"[ \t]+", b"\t", body)
     if sniff.width > max_columns:
         raise DataError("io.error.too_many_columns", {"columns": sniff.width, "limit": max_columns})
     columns = [f"__c{i}" for i in range(sniff.width)]
     schema = {name: pl.String() for name in columns + ["__extra"]}
-    options = dict(has_header=False, separator=sniff.delimiter, skip_rows=sniff.skip + 1, schema=schema,
+    options = dict(has_header=False, separator=sniff.delimiter, skip_rows=sniff.skip + sniff.has_header, schema=schema,
                    truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
                    raise_if_empty=False, infer_schema=False)
     try:
@@ -603,10 +705,11 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
     if frame.height > max_rows:
         raise DataError("io.error.too_many_rows", {"rows": f">{max_rows:,}", "limit": f"{max_rows:,}"})
     extra = pl.col("__extra").str.strip_chars()
-    frame = frame.with_row_index("__row", offset=sniff.skip + 2).with_columns(
+    frame = frame.with_row_index("__row", offset=sniff.skip + 1 + sniff.has_header).with_columns(
         pl.col("__row").cast(pl.Int64), __ragged=extra.is_not_null() & (extra != "")).drop("__extra")
-    return _Table(frame, list(sniff.headers), "csv", encoding=decoded.encoding, delimiter=sniff.delimiter,
-                  issues=list(decoded.issues) + list(sniff.issues))
+    return _Table(frame, list(sniff.headers), "csv", encoding=decoded.encoding,
+                  delimiter=" " if sniff.whitespace else sniff.delimiter,
+                  issues=list(decoded.issues) + list(sniff.issues), has_header=sniff.has_header)
 
 
 def _check_zip(data: bytes, max_unzipped_bytes: int, max_ratio: float = 100.0, max_entries: int = 10_000) -> None:
@@ -952,10 +1055,129 @@ def _resolve_mapping(headers: list[str], kind: str, mapping: dict[str, str | Non
 
 
 def _missing_required(kind: str, mapped: set[str]) -> list[str]:
-    missing = [c for c in REQUIRED[kind] if c not in mapped]
-    if kind == "transactions" and "amount" in missing and {"quantity", "unit_price"} <= mapped:
-        missing.remove("amount")
-    return missing
+    return [c for c in REQUIRED[kind] if c not in mapped]
+
+
+def _column_text(table: _Table, header: str, rows: int) -> pl.Series:
+    """The first ``rows`` values of one source column as trimmed text."""
+    column = f"__c{table.headers.index(header)}"
+    return table.frame.head(rows).select(_text_expr(column, table.frame.schema[column])).to_series()
+
+
+def _choose_money_column(table: _Table, mapping: dict[str, str], sample: int = 20_000
+                         ) -> tuple[dict[str, str], Issue | None]:
+    """Which column is the money when a column named like an amount holds small whole numbers.
+
+    Ta-Feng's ``AMOUNT`` is the quantity bought and ``SALES_PRICE`` the line total: a header named
+    AMOUNT whose values are whole numbers with a median of at most ``10`` is a count when another
+    amount-named column (sales, price, 銷售 …) holds larger values. The other column becomes the amount,
+    the count becomes the quantity (when there is none), and the report says so.
+    """
+    from crm_core.schema import SYNONYMS, normalize_header
+
+    amount = next((h for h, c in mapping.items() if c == "amount"), None)
+    if amount is None:
+        return mapping, None
+    rivals = [h for h in table.headers if h not in mapping and SYNONYMS["transactions"].get(normalize_header(h)) == "amount"]
+    if not rivals:
+        return mapping, None
+
+    def numbers(header: str) -> pl.Series:
+        return parse_numbers(_column_text(table, header, sample))[0].drop_nulls()
+
+    counts = numbers(amount)
+    if counts.is_empty() or not bool((counts == counts.round(0)).all()) or float(counts.median()) > 10:
+        return mapping, None
+    for rival in rivals:
+        money = numbers(rival)
+        if money.len() >= 0.9 * counts.len() and float(money.median()) > float(counts.median()):
+            chosen = dict(mapping)
+            chosen[rival] = "amount"
+            as_quantity = "quantity" not in mapping.values()
+            if as_quantity:
+                chosen[amount] = "quantity"
+            else:
+                del chosen[amount]
+            note = Issue("money_column_chosen", "info", 1, rival, "kept", params={
+                "other": amount, "median": f"{float(counts.median()):g}", "rival_median": f"{float(money.median()):g}",
+                "as_quantity": as_quantity})
+            return {h: chosen[h] for h in table.headers if h in chosen}, note
+    return mapping, None
+
+
+_CURRENCY_SIGNS = (  # (pattern, ISO 4217), most specific first; ¥ alone is the yuan in Chinese exports
+    (r"NT\$|NTD|TWD|新台币|新台幣|新臺幣", "TWD"), (r"HK\$|HKD|港币|港幣|港元", "HKD"),
+    (r"US\$|USD|美元", "USD"), (r"RMB|CNY|人民币|人民幣|[¥￥元]", "CNY"), (r"JPY|円|日元|日圓", "JPY"),
+    (r"€|EUR|欧元|歐元", "EUR"), (r"£|GBP|英镑|英鎊", "GBP"), (r"₩|KRW", "KRW"), (r"₹|INR", "INR"),
+    (r"S\$|SGD", "SGD"), (r"A\$|AUD", "AUD"), (r"C\$|CAD", "CAD"), (r"\$", "USD"),
+)
+
+
+def detect_currency(texts: list[pl.Series], headers: list[str], sample: int = 20_000) -> str | None:
+    """ISO 4217 code of the money columns from the signs written in their cells (``¥1,234.00``,
+    ``NT$ 88``, ``US$5``) or their headers (``金额(元)``, ``Amount (USD)``); None when nothing says."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        cells = text.drop_nulls().head(sample)
+        cells = cells.filter(~cells.str.contains(r"^[-+0-9.,() ]*$"))
+        if cells.is_empty():
+            continue
+        remaining = cells
+        for pattern, code in _CURRENCY_SIGNS:
+            hit = remaining.str.contains(pattern)
+            counts[code] += int(hit.sum())
+            remaining = remaining.filter(~hit)
+    if counts and counts.most_common(1)[0][1] > 0:
+        return counts.most_common(1)[0][0]
+    for header in headers:
+        for pattern, code in _CURRENCY_SIGNS:
+            if re.search(pattern, header):
+                return code
+    return None
+
+
+_ID_LIKE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def _guess_headerless(table: _Table, kind: str, sample: int = 5_000) -> dict[str, str]:
+    """Columns of a file without a header row, guessed from their values (the user confirms them in the
+    mapping editor): a column of dates is the order date, the first id-like column the customer, a
+    column of decimals the amount, a column of small whole numbers the quantity, a column of many
+    distinct codes or names the product."""
+    if kind != "transactions":
+        return {}
+    mapping: dict[str, str] = {}
+    profiles = []
+    for header in table.headers:
+        text = _column_text(table, header, sample).drop_nulls()
+        if text.is_empty():
+            continue
+        numbers = parse_numbers(text)[0]
+        parts = _date_parts(header, text)
+        dated = max(_build_dates(parts, order).get_column("value").is_not_null().mean() or 0.0
+                    for order in ("day-first", "month-first"))
+        profiles.append({
+            "header": header, "dated": dated, "numeric": numbers.is_not_null().mean() or 0.0,
+            "decimal": text.str.contains(r"[.,][0-9]{1,2}$").mean() or 0.0,
+            "median": float(numbers.median()) if numbers.is_not_null().any() else None,
+            "repeats": text.n_unique() < text.len(), "id_like": text.str.contains(_ID_LIKE.pattern).mean() or 0.0,
+            "distinct": text.n_unique() / text.len(),
+        })
+    free = list(profiles)
+
+    def take(canonical: str, test: Callable[[dict], bool]) -> None:
+        for profile in free:
+            if test(profile):
+                mapping[profile["header"]] = canonical
+                free.remove(profile)
+                return
+
+    take("order_date", lambda p: p["dated"] >= 0.95 and not (p["numeric"] >= 0.95 and p["decimal"] > 0.5))
+    take("customer_id", lambda p: p["id_like"] >= 0.95 and p["repeats"] and p["decimal"] < 0.5)
+    take("amount", lambda p: p["numeric"] >= 0.95 and p["decimal"] >= 0.5)
+    take("quantity", lambda p: p["numeric"] >= 0.95 and p["decimal"] < 0.05 and (p["median"] or 0) <= 20)
+    take("product", lambda p: p["distinct"] > 0.01 and p["decimal"] < 0.5)
+    return {h: mapping[h] for h in table.headers if h in mapping}
 
 
 def _short_list(items: list[str], limit: int = 30, width: int = 40) -> str:
@@ -966,9 +1188,17 @@ def _short_list(items: list[str], limit: int = 30, width: int = 40) -> str:
 # ------------------------------------------------------------------------------------------ cleaning
 
 def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str, today: date | None,
-           date_order: str | None) -> LoadResult:
+           date_order: str | None, drop_duplicates: bool = False) -> LoadResult:
     """Map headers, parse every canonical column, drop unusable rows and count everything found."""
     mapping = _resolve_mapping(table.headers, kind, mapping_override)
+    user_named = {c for c in (mapping_override or {}).values() if c}
+    mapping_notes: list[Issue] = []
+    if not table.has_header and not user_named:
+        mapping = _guess_headerless(table, kind)
+    if kind == "transactions" and "amount" not in user_named:
+        mapping, chosen_money = _choose_money_column(table, mapping)
+        if chosen_money is not None:
+            mapping_notes.append(chosen_money)
     missing = _missing_required(kind, set(mapping.values()))
     if missing:
         raise DataError("io.error.missing_columns", {"columns": ", ".join(missing),
@@ -977,8 +1207,9 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
     drops: list[tuple[str, pl.Series, str | None]] = []  # (issue key, mask, canonical column), in priority order
     if rows.ragged is not None:  # more fields than the header: columns shifted, values cannot be trusted
         drops.append(("ragged_rows", rows.ragged, None))
-    if rows.source_cols:
-        drops.append(("duplicate_rows", _repeated_rows(rows.text.select(rows.source_cols)), None))
+    repeated = _repeated_rows(rows.text.select(rows.source_cols)) if rows.source_cols else None
+    if repeated is not None and drop_duplicates:
+        drops.append(("duplicate_rows", repeated, None))
     values: dict[str, pl.Series] = {}
     bad: dict[str, pl.Series] = {}  # canonical -> text present but not parseable
     notes: list[Issue] = []
@@ -992,8 +1223,14 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
     derived = kind == "transactions" and "amount" not in values and "quantity" in values and "unit_price" in values
     if derived:  # DESIGN.md: amount derived from quantity × unit_price when absent
         values["amount"] = (values["quantity"] * values["unit_price"]).alias("amount")
+    required = list(REQUIRED[kind])
+    no_amounts = kind == "transactions" and "amount" not in values
+    if no_amounts:  # baskets only (customer, date, item): the monetary views say they need amounts
+        values["amount"] = pl.repeat(None, rows.height, dtype=pl.Float64, eager=True).alias("amount")
+    elif kind == "transactions":
+        required.append("amount")  # a line whose amount is blank or unreadable cannot be counted
 
-    for canonical in REQUIRED[kind]:
+    for canonical in required:
         present = values[canonical].is_not_null()
         unreadable = bad.get(canonical)
         if canonical == "customer_id":
@@ -1016,13 +1253,13 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
             drops.append(("duplicate_customer_id", repeated, "customer_id"))
             keep = reason_index.is_null()
 
-    issues: list[Issue] = list(table.issues)
+    issues: list[Issue] = list(table.issues) + mapping_notes
     for i, (key, _, canonical) in enumerate(drops):
         mask = (reason_index == i).fill_null(False)
         if mask.any():
             issues.append(Issue(key, "problem", int(mask.sum()), canonical, "dropped", rows.examples(mask, canonical)))
     for canonical, unreadable in bad.items():  # optional columns: the value is blanked, the row kept
-        if canonical in REQUIRED[kind]:
+        if canonical in required:
             continue
         mask = unreadable & keep
         if mask.any():
@@ -1032,7 +1269,17 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
     issues.extend(n for n in notes if n.severity != "problem")
     if derived:
         issues.append(Issue("derived_amount", "info", int(keep.sum()), "amount", "kept"))
+    if no_amounts:
+        issues.append(Issue("no_amounts", "info", int(keep.sum()), None, "kept"))
+    if repeated is not None and not drop_duplicates:
+        mask = repeated & keep
+        if mask.any():
+            issues.append(Issue("duplicate_rows_kept", "info", int(mask.sum()), None, "kept", rows.examples(mask)))
     issues.extend(rows.facts(values, keep, today))
+    currency = None
+    if kind == "transactions":
+        money_headers = [h for h, c in mapping.items() if c in ("amount", "unit_price")]
+        currency = detect_currency([rows.cells(c) for c in ("amount", "unit_price") if c in rows.col_of], money_headers)
 
     reason = reason_index.replace_strict({i: key for i, (key, _, _) in enumerate(drops)}, default=None,
                                          return_dtype=pl.String).alias("_reason")
@@ -1041,7 +1288,7 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
         kind=kind, source_name=name, file_format=table.file_format, encoding=table.encoding,
         delimiter=table.delimiter, sheet=table.sheet, headers=tuple(table.headers), mapping=dict(mapping),
         unmapped=tuple(extras), date_order=chosen_order, rows_read=rows.height, rows_kept=df.height,
-        issues=tuple(issues),
+        issues=tuple(issues), currency=currency, has_header=table.has_header,
     )
     return LoadResult(df=df, report=report, rejected=rows.rejected(reason, keep))
 

@@ -54,9 +54,11 @@ COLUMNS: dict[str, dict[str, pl.DataType]] = {
     },
 }
 
-# Columns a table cannot do without. ``amount`` may instead be derived from quantity × unit_price.
+# Columns a table cannot do without. Transactions without any amount (grocery baskets: customer, date,
+# item) still load: ``amount`` is then derived from quantity × unit_price, or left empty and the monetary
+# views say they need it (DESIGN.md, "Canonical tables").
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "transactions": ("customer_id", "order_date", "amount"),
+    "transactions": ("customer_id", "order_date"),
     "customers": ("customer_id",),
     "interactions": ("customer_id", "date", "type"),
 }
@@ -73,9 +75,17 @@ _COMMON: dict[str, list[str]] = {
         "cust_id", "client_id", "client id", "member_number", "member id", "member_id", "account id",
         "客户编号", "客户ID", "客户id", "客户代码", "客户号", "会员号", "会员编号", "会员ID", "用户ID",
         "用户编号", "买家ID", "客户编码", "顾客编号", "顾客ID", "会员卡号", "买家会员名", "cust no", "customer", "客户",
+        # Traditional Chinese (Taiwan/Hong Kong POS and CRM exports)
+        "會員卡號", "會員編號", "會員號", "會員ID", "客戶編號", "客戶代號", "客戶ID", "客戶", "顧客編號", "顧客ID",
+        # usual English export names
+        "customer_no", "customerno", "cust_no", "custno", "member", "membernumber", "member no", "card no",
+        "loyalty card", "shopper id", "buyer id", "user_id", "user id", "contact id", "account number",
     ],
-    "region": ["region", "area", "province", "state", "territory", "地区", "区域", "大区", "省份", "省", "所属区域"],
-    "channel": ["channel", "source", "sales channel", "acquisition channel", "渠道", "销售渠道", "来源渠道", "来源", "获客渠道"],
+    "region": ["region", "area", "province", "state", "territory", "country", "country name", "market", "pin_code",
+               "地区", "区域", "大区", "省份", "省", "所属区域", "国家", "国家/地区", "居住区域", "居住地区",
+               "區域", "地區", "國家", "居住區域", "省份/地區"],
+    "channel": ["channel", "source", "sales channel", "acquisition channel", "渠道", "销售渠道", "来源渠道", "来源", "获客渠道",
+                "通路", "銷售通路", "管道", "銷售渠道"],
 }
 
 _BY_KIND: dict[str, dict[str, list[str]]] = {
@@ -84,27 +94,43 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
             "order_date", "order date", "date", "invoicedate", "invoice date", "transaction date", "purchase date",
             "order time", "created", "下单时间", "订单日期", "交易日期", "下单日期", "购买日期", "购买时间",
             "成交日期", "日期", "交易时间", "订单时间", "付款时间", "支付时间", "创建时间", "成交时间", "订单创建时间",
+            "transaction_dt", "transaction_date", "trans_date", "txn_date", "sale date", "sales date", "invoice_date",
+            "order_datetime", "purchase_datetime", "datetime", "timestamp", "day",
+            "交易日期", "銷售日期", "訂單日期", "下單時間", "下單日期", "購買日期", "交易時間", "消費日期", "消费日期",
         ],
         "amount": [
             "amount", "totalprice", "total price", "total", "sales", "revenue", "order amount", "order value",
             "net amount", "value", "金额", "实付金额", "订单金额", "交易金额", "销售额", "成交金额", "支付金额",
             "实收金额", "应付金额", "总金额", "合计金额", "付款金额", "实付款", "订单总额", "销售金额", "sales amount", "net sales",
+            "sales_price", "sale price", "sales value", "dollar_value", "dollar value", "dollars", "line total",
+            "line amount", "extended price", "net value", "gross sales", "spend", "turnover", "subtotal",
+            "銷售", "銷售額", "銷售金額", "金額", "實付金額", "訂單金額", "交易金額", "消費金額", "消费金额", "小計", "小计",
         ],
         "order_id": [
             "order_id", "order id", "order no", "order number", "invoiceno", "invoice no", "invoice",
             "transaction id", "订单编号", "订单号", "单号", "订单ID", "交易编号", "交易单号", "流水号", "单据编号", "销售单号",
+            "invoice_no", "invoice number", "receipt", "receipt no", "receipt id", "basket id", "ticket", "bill no",
+            "transaction_id", "txn id", "order_no", "ordernumber",
+            "訂單編號", "訂單號", "單號", "交易編號", "發票號碼", "收據編號", "小票号", "小票號", "发票号",
         ],
         "product": [
-            "product", "product name", "item", "item name", "description", "sku", "stockcode", "itemdescription",
+            "product", "product name", "item", "item name", "description", "itemdescription",
             "商品名称", "产品", "产品名称", "商品", "品名", "货品名称", "商品名",
+            "itemdescription", "item description", "product description", "product_name", "article", "goods",
+            "商品名稱", "產品", "產品名稱", "品項",
         ],
         "category": [
             "category", "product category", "product type", "department", "商品类别", "类别", "品类", "产品类别",
             "商品分类", "分类", "产品类型", "类目",
+            "product_subclass", "subclass", "sub category", "subcategory", "product group", "class",
+            "商品分類", "分類", "類別", "產品類別", "品類", "類目",
         ],
-        "quantity": ["quantity", "qty", "units", "count", "数量", "购买数量", "销售数量", "件数"],
-        "unit_price": ["unit_price", "unit price", "price", "unitprice", "单价", "销售单价", "价格", "成交单价"],
-        "sales_rep": ["sales_rep", "sales rep", "salesperson", "seller", "销售员", "销售人员", "业务员", "销售代表"],
+        "quantity": ["quantity", "qty", "units", "count", "数量", "购买数量", "销售数量", "件数",
+                     "number_of_cds", "number of items", "items", "pieces", "數量", "購買數量", "銷售數量", "件數"],
+        "unit_price": ["unit_price", "unit price", "price", "unitprice", "单价", "销售单价", "价格", "成交单价",
+                       "單價", "價格", "銷售單價"],
+        "sales_rep": ["sales_rep", "sales rep", "salesperson", "seller", "销售员", "销售人员", "业务员", "销售代表",
+                      "業務員", "銷售員", "銷售人員"],
     },
     "customers": {
         "name": ["name", "customer name", "company", "company name", "account name", "客户名称", "客户姓名", "姓名", "名称", "公司名称", "企业名称"],
@@ -128,6 +154,15 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "note": ["note", "notes", "comment", "remark", "content", "备注", "内容", "跟进内容", "说明"],
     },
 }
+
+# Spellings of a product *code*. A code is the product only when the file has no product name: with both,
+# the name is the product (what a manager reads) and the code stays in the table as an extra column.
+PRODUCT_CODE_SPELLINGS = [
+    "product_id", "product id", "productid", "product code", "product no", "sku", "stockcode", "stock code",
+    "item code", "item_id", "item id", "article no", "barcode", "ean", "upc", "plu",
+    "商品编码", "商品编号", "商品代码", "产品编码", "产品编号", "产品代码", "货号", "条码", "条形码", "物料编码", "商品条码",
+    "商品編碼", "商品編號", "商品代碼", "產品編碼", "產品編號", "貨號", "條碼", "條形碼",
+]
 
 _PUNCT = re.compile(r"[\s_\-./\\:：()（）\[\]【】#·、,，'\"]+")
 # A unit in brackets at the end of a header: 金额(元), 订单金额（元）, Amount (CNY), 数量[件].
@@ -169,4 +204,16 @@ def detect_mapping(headers: list[str], kind: str) -> dict[str, str]:
         if canonical and canonical not in taken:
             mapping[header] = canonical
             taken.add(canonical)
-    return mapping
+    if kind == "transactions" and "product" not in taken:
+        code = next((h for h in headers if h not in mapping and is_product_code(h)), None)
+        if code is not None:
+            mapping[code] = "product"
+    return {h: mapping[h] for h in headers if h in mapping}
+
+
+def is_product_code(header: str) -> bool:
+    """Whether a header names a product code (SKU, 商品编码 …) rather than a product name."""
+    return normalize_header(header) in _PRODUCT_CODES
+
+
+_PRODUCT_CODES = frozenset(normalize_header(spelling) for spelling in PRODUCT_CODE_SPELLINGS)
