@@ -5,28 +5,41 @@ from datetime import date, datetime
 
 import polars as pl
 import streamlit as st
+from babel.numbers import get_currency_name
 
 from crm_core import store
 from crm_core.dataset import Dataset
 from crm_core.export import to_csv_bytes
-from crm_core.io import DataError, LoadResult, list_sheets, read_table
-from crm_core.schema import COLUMNS, KINDS, REQUIRED
+from crm_core.io import DataError, LoadResult, list_sheets, read_table, sniff_headers
+from crm_core.schema import COLUMNS, KINDS, REQUIRED, detect_mapping
 from ui import data, shell
-from ui.i18n import format_date, format_number
+from ui.i18n import format_date, format_number, translate
 from ui.state import lang, t
 
 shell.framed()
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 KEEP_AS_EXTRA = ""
+MAPPING_ERRORS = ("io.error.missing_columns", "io.error.duplicate_mapping", "io.error.unknown_column")
+CURRENCIES = ("CNY", "TWD", "HKD", "USD", "EUR", "GBP", "JPY", "KRW", "SGD", "AUD", "CAD", "INR")
+NO_CURRENCY = ""
 
 
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
 def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[str, str], ...], sheet: str | None,
-          date_order: str | None, today: date, _raw: bytes) -> LoadResult:
+          date_order: str | None, today: date, drop_duplicates: bool, _raw: bytes) -> LoadResult:
     """Read one upload; keyed on the full content hash, never on the bytes' sample."""
     return read_table(named_bytes(_raw, file_name), kind=kind, mapping=dict(mapping) if mapping else None,
-                      sheet=sheet, date_order=date_order, today=today)
+                      sheet=sheet, date_order=date_order, today=today, drop_duplicates=drop_duplicates)
+
+
+@st.cache_data(max_entries=12, show_spinner=False, scope="session")
+def headers_of(content_sha256: str, file_name: str, sheet: str | None, _raw: bytes) -> list[str]:
+    """The header row alone, for the mapping editor when the file cannot be read as mapped."""
+    try:
+        return sniff_headers(named_bytes(_raw, file_name), sheet=sheet)
+    except DataError:
+        return []
 
 
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
@@ -43,21 +56,77 @@ def named_bytes(raw: bytes, file_name: str) -> io.BytesIO:
     return named
 
 
-def mapping_editor(kind: str, result: LoadResult, file_key: str) -> dict[str, str] | None:
+def field_label(kind: str, column: str, language: str) -> str:
+    """A canonical column as the user reads it (``customer_id`` → "Customer ID" / "客户编号"), * if required.
+    The language is passed in: AppTest calls a widget's format_func outside the script run."""
+    if column == KEEP_AS_EXTRA:
+        return translate(language, "data.mapping.keep")
+    return translate(language, f"field.{kind}.{column}") + ("  *" if column in REQUIRED[kind] else "")
+
+
+def _move_target(file_key: str, index: int, count: int) -> None:
+    """A field belongs to one column: choosing it here takes it from the column that had it."""
+    chosen = st.session_state.get(f"map_{file_key}_{index}")
+    if chosen == KEEP_AS_EXTRA:
+        return
+    for other in range(count):
+        key = f"map_{file_key}_{other}"
+        if other != index and st.session_state.get(key) == chosen:
+            st.session_state[key] = KEEP_AS_EXTRA
+
+
+def mapping_editor(kind: str, headers: list[str], detected: dict[str, str], file_key: str) -> dict[str, str] | None:
     """A selectbox per source column; returns an override mapping when the user changed anything."""
     options = [KEEP_AS_EXTRA] + list(COLUMNS[kind])
-    detected = result.report.mapping
+    language = lang()
     chosen: dict[str, str] = {}
     columns = st.columns(4)
-    for index, header in enumerate(result.report.headers):
+    for index, header in enumerate(headers):
         key = f"map_{file_key}_{index}"
         if key not in st.session_state:
             st.session_state[key] = detected.get(header, KEEP_AS_EXTRA)
         chosen[header] = columns[index % 4].selectbox(
-            header, options, key=key,
-            format_func=lambda c: t("data.mapping.keep") if c == KEEP_AS_EXTRA else c + ("  *" if c in REQUIRED[kind] else ""),
-        )
-    return chosen if chosen != {h: detected.get(h, KEEP_AS_EXTRA) for h in result.report.headers} else None
+            header, options, key=key, format_func=lambda c: field_label(kind, c, language),
+            on_change=_move_target, args=(file_key, index, len(headers)))
+    return chosen if chosen != {h: detected.get(h, KEEP_AS_EXTRA) for h in headers} else None
+
+
+def _reset_mapping(file_key: str) -> None:
+    st.session_state.pop(f"override_{file_key}", None)
+    for key in [k for k in st.session_state if str(k).startswith(f"map_{file_key}_")]:
+        del st.session_state[key]
+
+
+def edit_mapping(kind: str, headers: list[str], detected: dict[str, str], file_key: str, override: dict | None) -> None:
+    """The mapping editor; a changed choice becomes the override the file is read with."""
+    st.caption(t("data.mapping.help"))
+    changed = mapping_editor(kind, headers, detected, file_key)
+    if changed is not None and changed != override:
+        st.session_state[f"override_{file_key}"] = changed
+        st.rerun()
+    if override and st.button(t("data.mapping.reset"), key=f"reset_{file_key}"):
+        _reset_mapping(file_key)
+        st.rerun()
+
+
+def currency_picker(detected: str | None, file_key: str) -> str | None:
+    """The currency of the amounts: what the file's signs said, else the user's choice (none: plain numbers)."""
+    language = lang()
+    options = [NO_CURRENCY] + list(CURRENCIES)
+    key = f"currency_{file_key}"
+    if key not in st.session_state:
+        st.session_state[key] = detected if detected in CURRENCIES else NO_CURRENCY
+    chosen = st.selectbox(
+        t("data.currency.label"), options, key=key,
+        format_func=lambda code: translate(language, "data.currency.none") if code == NO_CURRENCY else
+        f"{code} · {get_currency_name(code, locale='zh_CN' if language == 'zh' else 'en_US')}",
+        help=t("data.currency.detected", code=detected) if detected else t("data.currency.not_detected"))
+    return chosen or None
+
+
+def issue_text(issue, language: str) -> str:
+    return t(f"io.issue.{issue.key}", **{**issue.params, "count": format_number(issue.count, language),
+                                          "column": issue.column or ""})
 
 
 def show_report(result: LoadResult, key: str) -> None:
@@ -78,7 +147,7 @@ def show_report(result: LoadResult, key: str) -> None:
     if not report.issues:
         st.success(t("data.report.clean"), icon=":material/check_circle:")
     for index, issue in enumerate(report.issues):
-        text = t(f"io.issue.{issue.key}", count=format_number(issue.count, language), column=issue.column or "")
+        text = issue_text(issue, language)
         icon = ":material/warning:" if issue.severity == "problem" else ":material/info:"
         with st.expander(text, icon=icon):
             if issue.examples:
@@ -92,6 +161,24 @@ def show_report(result: LoadResult, key: str) -> None:
                            key=f"rejected_{key}", on_click="ignore", icon=":material/download:")
 
 
+def uploader_in_language() -> None:
+    """The uploader's own words ("Upload", "200MB per file") are fixed English in Streamlit's frontend:
+    show them in the page's language by replacing the text of those two elements with CSS."""
+    def css_text(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    button = css_text(t("data.upload.button"))
+    hint = css_text(t("data.upload.hint", limit=st.get_option("server.maxUploadSize"),
+                      types=", ".join(kind.upper() for kind in UPLOAD_TYPES)))
+    st.html(f"""<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {button}; font-size: 14px; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: {hint}; font-size: 14px; }}
+</style>""")
+
+
 def upload_section(kind: str) -> LoadResult | None:
     st.subheader(t(f"data.kind.{kind}"))
     st.caption(t(f"data.kind_help.{kind}"))
@@ -101,37 +188,47 @@ def upload_section(kind: str) -> LoadResult | None:
     raw = upload.getvalue()
     sha = hashlib.sha256(raw).hexdigest()
     file_key = f"{kind}_{sha[:12]}"
-    override = st.session_state.get(f"override_{file_key}")
     sheet = None
     names = sheets(sha, upload.name, raw) if upload.name.lower().endswith((".xlsx", ".xlsm", ".xls")) else []
     if len(names) > 1:
         sheet = st.selectbox(t("data.upload.sheet"), names, key=f"sheet_{file_key}")
+        file_key += f"_{names.index(sheet)}"  # each sheet has its own columns, so its own mapping
+    override = st.session_state.get(f"override_{file_key}")
     date_order = st.session_state.get(f"date_order_{file_key}")
+    drop_duplicates = bool(st.session_state.get(f"dedupe_{file_key}", False))
     try:
         result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), sheet,
-                       date_order, date.today(), raw)
+                       date_order, date.today(), drop_duplicates, raw)
     except DataError as error:
         st.error(t(error.key, **error.params), icon=":material/error:")
-        if override:  # a mapping the user chose broke the file: offer the detected one again
-            if st.button(t("data.mapping.reset"), key=f"reset_{file_key}"):
-                st.session_state.pop(f"override_{file_key}", None)
-                for key in [k for k in st.session_state if str(k).startswith(f"map_{file_key}_")]:
-                    del st.session_state[key]
-                st.rerun()
-        return None
-    with st.expander(t("data.mapping.title"), expanded=not set(REQUIRED[kind]) <= set(result.report.mapping.values())):
-        st.caption(t("data.mapping.help"))
-        changed = mapping_editor(kind, result, file_key)
-        if changed is not None and changed != override:
-            st.session_state[f"override_{file_key}"] = changed
+        headers = headers_of(sha, upload.name, sheet, raw) if error.key in MAPPING_ERRORS else []
+        if headers:  # the mapping is the problem: the editor stays on screen to fix it
+            with st.expander(t("data.mapping.title"), expanded=True):
+                edit_mapping(kind, headers, override or detect_mapping(headers, kind), file_key, override)
+        elif override and st.button(t("data.mapping.reset"), key=f"reset_{file_key}"):
+            _reset_mapping(file_key)
             st.rerun()
-    with st.expander(t("data.report.title"), expanded=bool(result.report.problems)):
+        return None
+    report = result.report
+    mapping_notes = {"no_header", "money_column_chosen"} & {i.key for i in report.issues}
+    with st.expander(t("data.mapping.title"), expanded=bool(mapping_notes) or override is not None):
+        for issue in report.issues:
+            if issue.key in mapping_notes:
+                st.info(issue_text(issue, lang()), icon=":material/info:")
+        edit_mapping(kind, list(report.headers), report.mapping, file_key, override)
+    with st.expander(t("data.report.title"), expanded=bool(report.problems)):
         show_report(result, file_key)
+        repeats = next((i for i in report.issues if i.key in ("duplicate_rows_kept", "duplicate_rows")), None)
+        if repeats is not None:
+            st.checkbox(t("data.report.drop_duplicates", count=format_number(repeats.count, lang())),
+                        key=f"dedupe_{file_key}")
         if result.report.date_order in ("day-first", "month-first"):
             other = "month-first" if result.report.date_order == "day-first" else "day-first"
             if st.button(t("data.report.switch_date_order", order=t(f"io.date_order.{other}")), key=f"switch_{file_key}"):
                 st.session_state[f"date_order_{file_key}"] = other
                 st.rerun()
+    if kind == "transactions":
+        st.session_state["_upload_currency"] = currency_picker(report.currency, file_key)
     with st.expander(t("data.preview.title")):
         st.dataframe(result.df.head(200), hide_index=True, key=f"preview_{file_key}")
     return result
@@ -146,6 +243,7 @@ st.caption(t("data.current", name=data.label(), lines=format_number(data.current
 
 tabs = st.tabs([t("data.tab.upload"), t("data.tab.saved")])
 with tabs[0]:
+    uploader_in_language()
     results = {kind: upload_section(kind) for kind in KINDS}
     transactions = results["transactions"]
     if transactions is None:
@@ -156,7 +254,8 @@ with tabs[0]:
         customers = results["customers"].df if results["customers"] is not None else None
         interactions = results["interactions"].df if results["interactions"] is not None else None
         names = [r.report.source_name for r in results.values() if r is not None]
-        data.use_upload(Dataset(transactions.df, customers, interactions, name=names[0]), " + ".join(names))
+        data.use_upload(Dataset(transactions.df, customers, interactions, name=names[0],
+                                currency=st.session_state.get("_upload_currency")), " + ".join(names))
         st.session_state["_upload_reports"] = {k: r.report.to_dict() for k, r in results.items() if r is not None}
         st.session_state["_data_flash"] = ("data.used", {"name": data.label()})
         st.rerun()
