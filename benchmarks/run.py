@@ -3,6 +3,10 @@
     .venv/bin/pip install -r benchmarks/requirements.txt      # lifetimes (reference only)
     .venv/bin/python benchmarks/run.py                         # 100k and 1M lines
     .venv/bin/python benchmarks/run.py --sizes 100k,1M,5M      # add 5M (slow: ~10 min more)
+    .venv/bin/python benchmarks/run.py --sizes 1M,real         # beside the real Ta-Feng receipts (817k lines)
+
+``real`` is the real supermarket file of ../shared/data/real/ta_feng.csv.zip (or --real PATH) as
+published: read_csv reads that file itself, the other steps and pages its loaded lines.
 
 Every step runs in a fresh Python process, so each peak memory is that step's own (data loading
 included, which is what a server process would hold). Data sets come from the sample generator and are
@@ -27,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
 LINES_PER_CUSTOMER = 11.4  # the generator's default mix: ~1M lines from 88k customers
 SIZES = {"100k": 100_000, "1M": 1_000_000, "5M": 5_000_000}
+REAL = "real"
+REAL_ZIP = ROOT.parent / "shared" / "data" / "real" / "ta_feng.csv.zip"
+# how pandas is told to read each CSV (the reference for read_csv): the sample's columns, or the real file's
+PANDAS_READ = {"sample": {"dtype": {"customer_id": str, "order_id": str}, "parse_dates": ["order_date"]},
+               REAL: {"dtype": {"CUSTOMER_ID": str, "PRODUCT_ID": str, "PRODUCT_SUBCLASS": str, "PIN_CODE": str},
+                      "parse_dates": ["TRANSACTION_DT"], "date_format": "%m/%d/%Y"}}
 sys.path.insert(0, str(ROOT))
 
 # step name -> (what it measures, reference step it is compared with, or None)
@@ -49,10 +59,12 @@ PAGES = ["overview", "segments", "lifecycle", "cross_sell", "churn", "customers"
 
 # ---------------------------------------------------------------- data
 
-def ensure_data(label: str) -> Path:
+def ensure_data(label: str, real_zip: Path = REAL_ZIP) -> Path:
     from crm_core.sample import generate, write_csv
 
     folder = DATA / label
+    if label == REAL:
+        return ensure_real(folder, real_zip)
     if (folder / "transactions.parquet").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,13 +77,31 @@ def ensure_data(label: str) -> Path:
     return folder
 
 
+def ensure_real(folder: Path, real_zip: Path) -> Path:
+    """The real receipts as published (transactions.csv) and as loaded by read_table (transactions.parquet)."""
+    import zipfile
+
+    from crm_core.io import read_table
+
+    if (folder / "transactions.parquet").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(real_zip) as archive:
+        (folder / "transactions.csv").write_bytes(archive.read(archive.namelist()[0]))
+    read_table(folder / "transactions.csv").df.write_parquet(folder / "transactions.parquet")
+    return folder
+
+
 def load(folder: Path):
     import polars as pl
 
     from crm_core.dataset import Dataset
 
-    return Dataset(pl.read_parquet(folder / "transactions.parquet"), pl.read_parquet(folder / "customers.parquet"),
-                   pl.read_parquet(folder / "interactions.parquet"))
+    def optional(name: str):
+        path = folder / f"{name}.parquet"
+        return pl.read_parquet(path) if path.exists() else None
+
+    return Dataset(pl.read_parquet(folder / "transactions.parquet"), optional("customers"), optional("interactions"))
 
 
 # ---------------------------------------------------------------- steps (run in a child process)
@@ -99,8 +129,8 @@ def run_step(name: str, folder: Path) -> dict:
         work = lambda: read_table(folder / "transactions.csv", max_bytes=2 << 30, max_rows=10_000_000)  # noqa: E731
     elif name == "pandas_read_csv":
         import pandas as pd
-        work = lambda: pd.read_csv(folder / "transactions.csv", dtype={"customer_id": str, "order_id": str},  # noqa: E731
-                                   parse_dates=["order_date"])
+        options = PANDAS_READ[REAL if folder.name == REAL else "sample"]
+        work = lambda: pd.read_csv(folder / "transactions.csv", **options)  # noqa: E731
     else:
         dataset = load(folder)
         lines = dataset.transactions
@@ -252,6 +282,7 @@ def main() -> None:
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--pages", default=",".join(PAGES), help="pages to render ('' for none)")
     parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--real", type=Path, default=REAL_ZIP, help="the real Ta-Feng zip for the 'real' size")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "NAME", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -262,10 +293,10 @@ def main() -> None:
 
     rows, page_rows = [], []
     for label in args.sizes.split(","):
-        folder = ensure_data(label)
+        folder = ensure_data(label, args.real)
         import polars as pl
         lines = pl.scan_parquet(folder / "transactions.parquet").select(pl.len()).collect().item()
-        customers = pl.scan_parquet(folder / "customers.parquet").select(pl.len()).collect().item()
+        customers = pl.scan_parquet(folder / "transactions.parquet").select(pl.col("customer_id").n_unique()).collect().item()
         results = {}
         for name in args.steps.split(","):
             results[name] = child("step", name, folder, args.timeout)
