@@ -426,16 +426,22 @@ def _decode(data: bytes, *, final: bool = True) -> _Decoded:
         return _Decoded("utf-8", data)
     except UnicodeDecodeError:
         pass
-    chinese = []
-    for encoding in ("gb18030", "cp950"):  # Simplified (GBK superset) and Traditional (Big5, Windows' cp950)
+    # Simplified (GB18030, a GBK superset) or Traditional (Big5 as Windows' cp950). GB18030 decodes almost
+    # any bytes, so "no error" proves nothing: rank the decodings of the first bytes by how much they read
+    # as real Chinese (known header words, common characters; not kana or private-use), then decode all.
+    prefix = data[:SNIFF_BYTES]
+    ranked = []
+    for encoding in ("gb18030", "cp950"):
         try:
-            chinese.append((encoding, text_of(encoding, data)))
+            head = codecs.getincrementaldecoder(encoding)(errors="strict").decode(prefix, final=len(data) <= SNIFF_BYTES)
+            ranked.append((_chinese_score(head), encoding))
         except UnicodeDecodeError:
             pass
-    if chinese:
-        # GB18030 decodes almost any bytes, so "no error" proves nothing: keep the decoding whose header
-        # and cells read as real Chinese (known header words, common characters; not kana or private-use)
-        encoding, text = max(chinese, key=lambda item: _chinese_score(item[1][:SNIFF_BYTES]))
+    for _, encoding in sorted(ranked, reverse=True):
+        try:
+            text = text_of(encoding, data)
+        except UnicodeDecodeError:
+            continue
         issues = [Issue("encoding_traditional", "info", 1, None, "kept")] if encoding == "cp950" else []
         return _Decoded(encoding, text.encode("utf-8"), issues)
     guessed = _guess_encoding(data[:SNIFF_BYTES])
