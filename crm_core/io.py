@@ -1119,9 +1119,28 @@ _CURRENCY_SIGNS = (  # (pattern, ISO 4217), most specific first; ¥ alone is the
 )
 
 
-def detect_currency(texts: list[pl.Series], headers: list[str], sample: int = 20_000) -> str | None:
+def detect_currency(texts: list[pl.Series], headers: list[str], sample: int = 20_000,
+                    traditional: bool = False) -> str | None:
     """ISO 4217 code of the money columns from the signs written in their cells (``¥1,234.00``,
-    ``NT$ 88``, ``US$5``) or their headers (``金额(元)``, ``Amount (USD)``); None when nothing says."""
+    ``NT$ 88``, ``US$5``) or their headers (``金额(元)``, ``Amount (USD)``); None when nothing says.
+
+    In a Big5 (Traditional Chinese) file a bare 元 or $ is the New Taiwan dollar, as Taiwanese exports
+    write it (``金額(元)``, ``$1,200``), not the yuan or the US dollar.
+    """
+    code = _currency_of(texts, headers, sample)
+    if traditional and code in ("CNY", "USD") and not _names_currency_explicitly(texts, headers, code, sample):
+        return "TWD"
+    return code
+
+
+def _names_currency_explicitly(texts: list[pl.Series], headers: list[str], code: str, sample: int) -> bool:
+    """Whether the cells or headers spell the code out (RMB, CNY, 人民幣, US$, USD, 美元), not 元 or $ alone."""
+    spelled = {"CNY": r"RMB|CNY|人民币|人民幣|[¥￥]", "USD": r"US\$|USD|美元"}[code]
+    return any(bool(text.drop_nulls().head(sample).str.contains(spelled).any()) for text in texts) or any(
+        re.search(spelled, header) for header in headers)
+
+
+def _currency_of(texts: list[pl.Series], headers: list[str], sample: int) -> str | None:
     counts: Counter[str] = Counter()
     for text in texts:
         cells = text.drop_nulls().head(sample)
@@ -1285,7 +1304,8 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
     currency = None
     if kind == "transactions":
         money_headers = [h for h, c in mapping.items() if c in ("amount", "unit_price")]
-        currency = detect_currency([rows.cells(c) for c in ("amount", "unit_price") if c in rows.col_of], money_headers)
+        currency = detect_currency([rows.cells(c) for c in ("amount", "unit_price") if c in rows.col_of], money_headers,
+                                   traditional=table.encoding == "cp950")
 
     reason = reason_index.replace_strict({i: key for i, (key, _, _) in enumerate(drops)}, default=None,
                                          return_dtype=pl.String).alias("_reason")

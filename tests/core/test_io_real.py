@@ -139,3 +139,15 @@ def test_a_user_mapping_overrides_the_guess_for_a_headerless_file():
                                  "column_4": "amount"})
     assert "quantity" not in result.df.columns and result.df["amount"].sum() > 0
     assert "column_3" in result.df.columns
+
+
+def test_currency_signs_name_the_currency_and_taiwanese_yuan_is_the_nt_dollar():
+    simplified = read_table("客户编号,下单时间,实付金额(元)\nA1,2024-01-05,88\n".encode("gb18030"))
+    assert simplified.report.currency == "CNY"
+    taiwanese = read_table("會員卡號,日期,金額(元)\nA1,2024-01-05,88\n".encode("cp950"))
+    assert taiwanese.report.currency == "TWD"
+    dollars = read_table("會員卡號,日期,銷售\nA1,2024-01-05,\"$1,200\"\n".encode("cp950"))
+    assert dollars.report.currency == "TWD" and dollars.df["amount"][0] == 1200
+    assert read_table(b"customer_id,order_date,amount\nA1,2024-01-05,\"US$5\"\n").report.currency == "USD"
+    assert read_table("customer_id,order_date,amount\nA1,2024-01-05,€5\n".encode()).report.currency == "EUR"
+    assert read_table(b"customer_id,order_date,amount\nA1,2024-01-05,NT$ 88\n").report.currency == "TWD"
