@@ -51,7 +51,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from crm_core.dataset import Dataset
-from crm_core.features import DateLike, before, customer_summary, orders, to_datetime, with_order_key
+from crm_core.features import (DateLike, before, customer_summary, has_amounts, money_sum, orders, to_datetime,
+                               with_amount, with_order_key)
 
 # ---------------------------------------------------------------- vocabularies
 
@@ -115,9 +116,10 @@ def _normset(words: Iterable[str]) -> list[str]:
 
 
 def _trend(recent: str, previous: str) -> pl.Expr:
-    """Symmetric change in [-1, 1]: (recent − previous) / (|recent| + |previous|); 0 when both are 0."""
+    """Symmetric change in [-1, 1]: (recent − previous) / (|recent| + |previous|); 0 when both are 0,
+    null when either is unknown (no amounts)."""
     total = pl.col(recent).abs() + pl.col(previous).abs()
-    return pl.when(total > 0).then((pl.col(recent) - pl.col(previous)) / total).otherwise(0.0)
+    return pl.when(total > 0).then((pl.col(recent) - pl.col(previous)) / total).when(total.is_not_null()).then(0.0)
 
 
 def _empty_features() -> pl.DataFrame:
@@ -141,15 +143,20 @@ def features(
 
     Columns (all Float64 except ``customer_id``; windows are ``[as_of − d, as_of)``):
 
+    Customers are the customer base (:func:`crm_core.features.customer_base`: at least one purchase;
+    refund documents are not purchases). Without amounts the money features (``monetary``,
+    ``avg_order_value``, revenue, basket and refund shares) are null and :func:`train` leaves them out.
+
     - RFM and tenure: ``recency_days`` (whole days since the last *purchase*, so a later stand-alone
-      refund does not make a customer look active), ``frequency`` (distinct orders), ``monetary`` (net
+      refund does not make a customer look active), ``frequency`` (distinct purchases), ``monetary`` (net
       revenue), ``tenure_days``, ``avg_order_value`` (as in :func:`crm_core.features.customer_summary`);
-    - purchases (orders with a positive net amount) in the last 30/90/180 days, ``orders_prev_90d`` in
+    - purchases (orders that are not refund documents) in the last 30/90/180 days, ``orders_prev_90d`` in
       ``[as_of − 180, as_of − 90)`` and ``order_trend`` = (last 90 − previous 90) / (last 90 + previous 90);
     - ``typical_gap_days``: the customer's median days between purchases, or the population's median of
       those medians (``default_gap_days`` overrides it) for one-purchase customers; ``overdue_ratio`` =
       ``recency_days / typical_gap_days`` (> 1 means later than usual);
-    - ``revenue_last_90d``, ``revenue_prev_90d``, ``spend_trend`` (same symmetric change);
+    - ``revenue_last_90d``, ``revenue_prev_90d`` (net line amounts dated in the window, refunds
+      included), ``spend_trend`` (same symmetric change);
     - ``aov_last_180d``, ``aov_before_180d`` (mean purchase value), ``basket_trend`` = last / before − 1;
     - ``categories`` (distinct, null without a category column), ``refund_count`` (orders with a negative
       line), ``refund_share`` (refunded amount / gross revenue);
@@ -163,7 +170,7 @@ def features(
     as_of_dt = to_datetime(as_of)
     # Sorted by content: polars' sums depend on row layout and sortedness flags in the last bit, and a
     # last-bit change can move a tree split; sorting makes equal data give equal features and models.
-    transactions = before(dataset.transactions, as_of_dt).sort("customer_id", "order_date", "amount")
+    transactions = with_amount(before(dataset.transactions, as_of_dt)).sort("customer_id", "order_date", "amount")
     summary = customer_summary(transactions, as_of_dt)
     if summary.height == 0:
         return _empty_features()
@@ -173,7 +180,7 @@ def features(
 
     prev_90 = (pl.col("order_date") >= as_of_dt - timedelta(days=180)) & ~last(90)
     all_orders = orders(transactions, as_of_dt)
-    purchases = all_orders.filter(pl.col("amount") > 0).with_columns(
+    purchases = all_orders.filter(~pl.col("is_refund")).with_columns(
         (pl.col("order_date").diff().over("customer_id").dt.total_seconds() / 86400.0).alias("gap_days"))
     purchase_stats = purchases.group_by("customer_id").agg(
         last(30).sum().alias("orders_last_30d"),
@@ -185,23 +192,27 @@ def features(
         pl.col("gap_days").median().clip(lower_bound=1.0).alias("median_gap_days"),
         pl.col("order_date").max().alias("last_purchase"),
     )
-    revenue_stats = all_orders.group_by("customer_id").agg(
+    revenue_stats = transactions.group_by("customer_id").agg(  # net revenue on the lines' own dates
         pl.col("amount").filter(last(90)).sum().alias("revenue_last_90d"),
         pl.col("amount").filter(prev_90).sum().alias("revenue_prev_90d"),
     )
+    if not has_amounts(transactions):
+        revenue_stats = revenue_stats.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(name) for name in ("revenue_last_90d", "revenue_prev_90d"))
     refund_stats = (
         with_order_key(transactions).filter(pl.col("amount") < 0)
         .group_by("customer_id").agg(pl.col("order_key").n_unique().alias("refund_count"))
     )
     if default_gap_days is None:
         default_gap_days = purchase_stats["median_gap_days"].median()  # median of customers' medians
-    counts = ("orders_last_30d", "orders_last_90d", "orders_last_180d", "orders_prev_90d",
-              "revenue_last_90d", "revenue_prev_90d", "refund_count")
+    counts = ("orders_last_30d", "orders_last_90d", "orders_last_180d", "orders_prev_90d", "refund_count")
     frame = (
         summary.join(purchase_stats, on="customer_id", how="left")
         .join(revenue_stats, on="customer_id", how="left")
         .join(refund_stats, on="customer_id", how="left")
-        .with_columns(pl.col(list(counts)).fill_null(0).cast(pl.Float64))
+        .with_columns(pl.col(list(counts)).fill_null(0).cast(pl.Float64),
+                      pl.col("revenue_last_90d", "revenue_prev_90d").cast(pl.Float64).fill_null(0.0)
+                      if has_amounts(transactions) else pl.col("revenue_last_90d", "revenue_prev_90d"))
         .with_columns(
             pl.coalesce((pl.lit(as_of_dt) - pl.col("last_purchase")).dt.total_days(), pl.col("recency_days"))
             .cast(pl.Float64).alias("recency_days"),
@@ -216,8 +227,8 @@ def features(
             _trend("revenue_last_90d", "revenue_prev_90d").alias("spend_trend"),
             pl.when(pl.col("aov_before_180d") > 0).then(pl.col("aov_last_180d") / pl.col("aov_before_180d") - 1.0)
             .alias("basket_trend"),
-            pl.when(pl.col("gross_revenue") > 0).then(pl.col("refunds") / pl.col("gross_revenue")).otherwise(0.0)
-            .alias("refund_share"),
+            pl.when(pl.col("gross_revenue") > 0).then(pl.col("refunds") / pl.col("gross_revenue"))
+            .when(pl.col("gross_revenue").is_not_null()).then(0.0).alias("refund_share"),
         )
         .with_columns((pl.col("recency_days") / pl.col("typical_gap_days")).alias("overdue_ratio"))
     )
@@ -282,16 +293,18 @@ def _interaction_features(
 # ---------------------------------------------------------------- labels
 
 def labels(transactions: pl.DataFrame, as_of: DateLike, horizon_days: int = 90) -> pl.DataFrame:
-    """``customer_id, orders_in_horizon, churned`` for every customer with an order strictly before ``as_of``.
+    """``customer_id, orders_in_horizon, churned`` for every customer with a purchase strictly before ``as_of``.
 
-    ``churned`` is True when the customer places no purchase (an order whose net amount is positive;
-    a pure return is not a purchase) in ``[as_of, as_of + horizon_days)`` (DESIGN.md, "Churn").
+    Customers are those with a purchase strictly before ``as_of`` (the customer base of
+    :func:`crm_core.features.customer_base`). ``churned`` is True when the customer places no purchase
+    (an order that is not a refund document, :mod:`crm_core.features`) in ``[as_of, as_of +
+    horizon_days)`` (DESIGN.md, "Churn").
     """
     as_of_dt = to_datetime(as_of)
     end = as_of_dt + timedelta(days=horizon_days)
-    base = before(transactions, as_of_dt).select("customer_id").unique()
+    base = orders(transactions, as_of_dt).filter(~pl.col("is_refund")).select("customer_id").unique()
     window = transactions.filter((pl.col("order_date") >= as_of_dt) & (pl.col("order_date") < end))
-    bought = orders(window).filter(pl.col("amount") > 0).group_by("customer_id").agg(
+    bought = orders(window).filter(~pl.col("is_refund")).group_by("customer_id").agg(
         pl.len().cast(pl.Int64).alias("orders_in_horizon"))
     return (
         base.join(bought, on="customer_id", how="left")
@@ -895,11 +908,16 @@ def expected_values(
     In order of preference: ``expected_value`` given as ``customer_id`` plus one numeric column
     (source ``"given"``); CLV from :func:`crm_core.clv.predict` (``predicted_value_365_days``, source
     ``"clv"``) when that module is importable; else net revenue of the ``trailing_days`` before
-    ``as_of`` (source ``"trailing_revenue"``). Missing values are 0.
+    ``as_of`` (source ``"trailing_revenue"``). Missing values are 0. Without amounts and without a
+    given value, every value is null (source ``"no_amounts"``), so value at risk is null too.
+    Customers are those with a purchase before ``as_of`` (:func:`crm_core.features.customer_base`).
     """
     as_of_dt = to_datetime(as_of)
-    base = before(dataset.transactions, as_of_dt).select("customer_id").unique()
+    base = orders(dataset.transactions, as_of_dt).filter(~pl.col("is_refund")).select("customer_id").unique()
     source, values = None, None
+    if expected_value is None and not has_amounts(with_amount(dataset.transactions)):
+        return base.with_columns(pl.lit(None, dtype=pl.Float64).alias("expected_value"),
+                                 pl.lit("no_amounts").alias("value_source")).sort("customer_id")
     if expected_value is not None:
         numeric = [name for name, dtype in expected_value.schema.items()
                    if name != "customer_id" and dtype.is_numeric()]
@@ -949,7 +967,8 @@ def score(
     min_contribution: float = 0.01,
     flag_options: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """Churn risk per customer with an order before ``as_of``, with reasons, flags and value at risk.
+    """Churn risk per customer with a purchase before ``as_of`` (the customer base of
+    :func:`crm_core.features.customer_base`), with reasons, flags and value at risk.
 
     Without a ``model``, one is trained with :func:`train` when :func:`sufficiency` passes; otherwise
     the result is in *rules mode*: ``churn_probability`` and ``value_at_risk`` are null and the tier

@@ -37,7 +37,8 @@ from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-from crm_core.features import DateLike, before, default_as_of, order_key, to_datetime
+from crm_core.features import (DateLike, MissingAmounts, before, default_as_of, has_amounts, money_sum, orders,
+                               to_datetime, with_amount)
 
 # Length of one model time unit in days. "W" reproduces the CDNOW summary (days / 7).
 TIME_UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0}
@@ -456,28 +457,24 @@ def purchase_days(transactions: pl.DataFrame, as_of: DateLike | None = None, *,
                   include_refund_days: bool = False) -> pl.DataFrame:
     """One row per customer and purchase day: ``customer_id, purchase_date`` (Date), ``value``.
 
-    Orders are keyed as :func:`crm_core.features.orders` keys them (``order_id``, else one customer on
-    one calendar day) from lines strictly before ``as_of``; refund lines sharing an order id net against
-    their order and count on its first day. ``value`` is the net sum of the day's orders, so a same-day
-    refund nets too. A day whose orders are all negative (a stand-alone refund) is not a purchase unless
-    ``include_refund_days`` (lifetimes counts every row). Sorted by customer and date.
+    Orders and refund documents as :func:`crm_core.features.orders` defines them, from lines strictly
+    before ``as_of``. A purchase day is a calendar day on which at least one purchase starts (the order's
+    earliest line); ``value`` is the net value of that day's purchases: returns booked on the same order
+    id net against their order (and count on its first day), refund documents (credit notes, stand-alone
+    refunds) are left out, so the spend models see spend per purchase. Without amounts ``value`` is null.
+    With ``include_refund_days`` every day with an order counts and ``value`` sums every order of the day
+    (lifetimes counts every row). Sorted by customer and date.
     """
-    lines = before(transactions, as_of).lazy()
-    has_order_id = "order_id" in transactions.columns and transactions["order_id"].null_count() < transactions.height
-    if has_order_id:
-        per_order = (
-            lines.with_columns(order_key().alias("order_key"))
-            .group_by("customer_id", "order_key")
-            .agg(pl.col("order_date").min().dt.date().alias("purchase_date"), pl.col("amount").sum())
-        )
-        daily = per_order.group_by("customer_id", "purchase_date").agg(
-            pl.col("amount").sum().alias("value"), (pl.col("amount") >= 0).any().alias("is_purchase"))
-    else:  # an order is one customer on one day: the day's net value is the order's
-        daily = lines.group_by("customer_id", pl.col("order_date").dt.date().alias("purchase_date")).agg(
-            pl.col("amount").sum().alias("value")).with_columns((pl.col("value") >= 0).alias("is_purchase"))
+    per_order = orders(with_amount(transactions), as_of)
     if not include_refund_days:
-        daily = daily.filter(pl.col("is_purchase"))
-    return daily.drop("is_purchase").sort("customer_id", "purchase_date").collect()
+        per_order = per_order.filter(~pl.col("is_refund"))
+    return (
+        per_order.lazy()
+        .group_by("customer_id", pl.col("order_date").dt.date().alias("purchase_date"))
+        .agg(money_sum("amount").alias("value"))
+        .sort("customer_id", "purchase_date")
+        .collect()
+    )
 
 
 def with_gaps(days: pl.DataFrame) -> pl.DataFrame:
@@ -516,7 +513,8 @@ def _summary(days: pl.DataFrame, end_day: date, unit_days: float) -> pl.DataFram
             span(pl.col("purchase_date").min(), pl.col("purchase_date").max()).alias("recency"),
             span(pl.col("purchase_date").min(), pl.lit(end_day)).alias("T"),
             # lifetimes: mean over the repeat purchase days; the first purchase is excluded, 0 without repeats
-            pl.col("value").slice(1).mean().fill_null(0.0).alias("monetary_value"),  # days are date-sorted
+            pl.when(pl.col("value").count() > 0)  # null without amounts
+            .then(pl.col("value").slice(1).mean().fill_null(0.0)).alias("monetary_value"),  # days are date-sorted
         )
         .sort("customer_id")
     )
@@ -651,7 +649,12 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
     larger penalizers are tried in turn (:data:`PENALIZER_LADDER`) and a note says which was used. With
     fewer than ``min_spend_customers`` repeat buyers Gamma–Gamma is skipped and each customer's own mean
     purchase-day value is used instead (with a note); with fewer than ``min_repeat_customers`` repeat
-    buyers a note says the purchase predictions rest on too little repeat behaviour.
+    buyers a note says the purchase predictions rest on too little repeat behaviour. Without amounts
+    (:func:`crm_core.features.has_amounts` is False) Gamma–Gamma is not fitted: ``monetary_value``,
+    ``expected_avg_order_value`` and ``predicted_value_<h>_days`` are null and the note
+    ``app.base.needs_amounts`` (analysis ``clv``) says so; purchases and P(alive) still come from BG/NBD.
+    Purchases exclude refund documents (:mod:`crm_core.features`): customers with only refunds before
+    ``as_of`` have no row.
     """
     unit_days = _unit_days(time_unit)
     as_of_dt = to_datetime(as_of) if as_of is not None else default_as_of(transactions)
@@ -677,7 +680,12 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
 
     repeat_positive = int(((f > 0) & (m > 0)).sum())
     gammagamma: GammaGamma | None = None
-    if repeat_positive >= min_spend_customers:
+    money = has_amounts(transactions)
+    if not money:  # baskets without amounts: purchases and P(alive) only, no spend and no value
+        spend = np.full(summary.height, np.nan)
+        excluded = {}
+        notes.append({"key": MissingAmounts("clv").key, "params": {"analysis": "clv"}})
+    elif repeat_positive >= min_spend_customers:
         gammagamma = GammaGamma().fit(f, m)
         spend = gammagamma.expected_spend(f, m)
         excluded = dict(gammagamma.excluded_)
@@ -690,14 +698,14 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
 
     units_per_month = UNITS_PER_MONTH[time_unit]
     horizon_months = horizon_days / (units_per_month * unit_days)
-    value = customer_value(betageo, gammagamma, f, r, age, m, horizon_months, monthly_discount, time_unit,
-                           expected_spend=spend)
+    value = (customer_value(betageo, gammagamma, f, r, age, m, horizon_months, monthly_discount, time_unit,
+                            expected_spend=spend) if money else np.full(summary.height, np.nan))
     h = horizon_days
     table = summary.with_columns(
         pl.Series("p_alive", betageo.p_alive(f, r, age)),
         pl.Series(f"expected_orders_next_{h}_days", betageo.expected_purchases(h / unit_days, f, r, age)),
-        pl.Series("expected_avg_order_value", spend),
-        pl.Series(f"predicted_value_{h}_days", value),
+        pl.Series("expected_avg_order_value", spend, dtype=pl.Float64, nan_to_null=True),
+        pl.Series(f"predicted_value_{h}_days", value, dtype=pl.Float64, nan_to_null=True),
     )
     upcoming = _next_order(days, summary, betageo, as_of_dt, unit_days, next_order_horizon_days,
                            min_gaps, max_days_ahead).drop("p_alive")

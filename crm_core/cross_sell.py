@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from crm_core.features import DateLike, before, customer_summary, with_order_key
+from crm_core.features import DateLike, before, customer_summary, has_amounts, money_sum, with_amount, with_order_key
 
 LEVELS = ("product", "category")
 BASKETS_BY = ("order", "customer")
@@ -82,21 +82,20 @@ def _check_level(transactions: pl.DataFrame, level: str, by: str | None = None) 
 
 
 def _is_bought(columns: Sequence[str]) -> pl.Expr:
-    """A purchase line: positive quantity where known (else positive amount), and never a negative amount.
+    """A purchase line: positive quantity where known (else positive amount, else — no amount either, as
+    in basket data without money — any line), and never a negative amount.
 
     Refund and return lines (negative quantity or amount) add no item to a basket.
     """
     has_quantity = "quantity" in columns
     has_amount = "amount" in columns
+    positive_amount = (pl.col("amount") > 0).fill_null(True) if has_amount else pl.lit(True)
     if has_quantity and has_amount:
-        positive = pl.when(pl.col("quantity").is_not_null()).then(pl.col("quantity") > 0).otherwise(
-            pl.col("amount") > 0)
+        positive = pl.when(pl.col("quantity").is_not_null()).then(pl.col("quantity") > 0).otherwise(positive_amount)
         return positive.fill_null(False) & ~(pl.col("amount") < 0).fill_null(False)
     if has_quantity:
         return (pl.col("quantity") > 0).fill_null(False)
-    if has_amount:
-        return (pl.col("amount") > 0).fill_null(False)
-    return pl.lit(True)
+    return positive_amount
 
 
 def _lines(transactions: pl.DataFrame, level: str, by: str, as_of: DateLike | None) -> pl.LazyFrame:
@@ -341,13 +340,13 @@ def _as_list(values: str | Iterable[str] | None) -> list[str]:
 
 
 def _item_values(history: pl.DataFrame, level: str) -> pl.DataFrame:
-    """Per item: ``item_value`` = net revenue of the item (refunds netted) / orders that bought it, ≥ 0."""
-    lines = _lines(history, level, "order", None)
+    """Per item: ``item_value`` = net revenue of the item (refunds netted) / orders that bought it, ≥ 0
+    (null without amounts, so expected values are null rather than 0)."""
+    lines = _lines(with_amount(history), level, "order", None)
     bought = _is_bought(history.columns)
-    amount = pl.col("amount") if "amount" in history.columns else pl.lit(0.0)
     return (
         lines.group_by("item")
-        .agg(amount.sum().alias("net_revenue"), pl.col("basket").filter(bought).n_unique().alias("purchases"))
+        .agg(money_sum("amount").alias("net_revenue"), pl.col("basket").filter(bought).n_unique().alias("purchases"))
         .select("item", pl.when(pl.col("purchases") > 0)
                 .then((pl.col("net_revenue") / pl.col("purchases")).clip(lower_bound=0.0))
                 .otherwise(0.0).alias("item_value"))
@@ -550,7 +549,8 @@ def recommend(transactions: pl.DataFrame, customer_ids: Iterable[str] | None = N
        also bought the candidate.
     3. ``popular``: the items most customers bought; probability = share of customers who bought it.
 
-    ``expected_value`` = probability × the item's average net revenue per order that bought it.
+    ``expected_value`` = probability × the item's average net revenue per order that bought it (null
+    without amounts: baskets-only data still get items, probabilities and reasons).
     ``reason_key`` + ``reason_params`` (a JSON object) render through ``ui/locales/*/cross_sell.toml``.
     ``customer_ids`` defaults to every customer with a line before ``as_of``; ids without history get
     popular items. Columns: customer_id, rank (1 = best), item, score (comparable within a source),
@@ -621,7 +621,8 @@ def recommend(transactions: pl.DataFrame, customer_ids: Iterable[str] | None = N
                                                return_dtype=pl.Int64)
     return (
         found.join(_item_values(history, level), on="item", how="left")
-        .with_columns((pl.col("probability") * pl.col("item_value").fill_null(0.0)).alias("expected_value"))
+        .with_columns((pl.col("probability") * (pl.col("item_value").fill_null(0.0) if has_amounts(with_amount(history))
+                                                 else pl.col("item_value"))).alias("expected_value"))
         .sort([pl.col("customer_id"), priority, pl.col("score"), pl.col("item")],
               descending=[False, False, True, False])
         .with_columns((pl.int_range(pl.len()).over("customer_id") + 1).cast(pl.Int64).alias("rank"))

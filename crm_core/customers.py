@@ -21,8 +21,10 @@ dominant_category, category_breadth     net revenue per category (the customer's
 last_interaction_*, complaints_last_90d the interactions table (complaint words of :mod:`crm_core.churn`)
 ======================================  ==============================================================
 
-A column appears only when its analysis can run on the data (no product column → no next product, no
-interactions table → no interaction columns); an analysis that fails on the data leaves its columns out
+Rows are the customer base (a purchase before the analysis date, :func:`crm_core.features.customer_base`)
+plus prospects; customers with only refunds are left out and counted by ``customer_base``. A column
+appears only when its analysis can run on the data (no product column → no next product, no amounts →
+no value tier and null money, no interactions table → no interaction columns); an analysis that fails on the data leaves its columns out
 and never fails the table. Messages shown to users are keys plus params (JSON ``{"key", "params"}``).
 """
 from __future__ import annotations
@@ -39,7 +41,8 @@ import polars as pl
 
 from crm_core.cross_sell import RECOMMENDATION_SCHEMA
 from crm_core.dataset import Dataset
-from crm_core.features import DateLike, before, customer_summary, to_datetime, with_order_key
+from crm_core.features import (DateLike, before, customer_summary, has_amounts, is_refund_document, money_sum,
+                               orders as order_table, to_datetime, with_amount, with_order_key)
 
 PARTS: tuple[str, ...] = ("segments", "lifecycle", "clv", "churn", "cross_sell", "interactions")
 """The analyses :func:`customer_table` can join; ``include`` picks among them."""
@@ -69,16 +72,20 @@ class UnknownCustomer(LookupError):
 # ---------------------------------------------------------------- building blocks
 
 def known_customers(dataset: Dataset, as_of: DateLike) -> pl.DataFrame:
-    """``customer_id`` of every customer known as of ``as_of``: in the customers table (signed up before
-    ``as_of`` when ``signup_date`` is known, as :func:`crm_core.lifecycle.stages` counts prospects) or with
-    an order line strictly before ``as_of``. Sorted by id."""
+    """``customer_id`` of every customer the table lists as of ``as_of``: the customer base (a purchase
+    strictly before ``as_of``, :func:`crm_core.features.customer_base`) plus prospects (in the customers
+    table, signed up before ``as_of`` when ``signup_date`` is known, and no line before ``as_of``, as
+    :func:`crm_core.lifecycle.stages` counts them). Customers whose lines are all refunds are left out
+    (``customer_base`` counts them). Sorted by id."""
     as_of_dt = to_datetime(as_of)
-    ids = [before(dataset.transactions, as_of_dt).select(pl.col("customer_id").cast(pl.String))]
+    lines = before(dataset.transactions, as_of_dt)
+    ids = [order_table(lines).filter(~pl.col("is_refund")).select(pl.col("customer_id").cast(pl.String))]
     if dataset.customers is not None:
         listed = dataset.customers
         if "signup_date" in listed.columns:
             listed = listed.filter(pl.col("signup_date").is_null() | (pl.col("signup_date") < as_of_dt))
-        ids.append(listed.select(pl.col("customer_id").cast(pl.String)))
+        dealt_with = lines.select(pl.col("customer_id").cast(pl.String)).unique()
+        ids.append(listed.select(pl.col("customer_id").cast(pl.String)).join(dealt_with, on="customer_id", how="anti"))
     return pl.concat(ids).drop_nulls().unique().sort("customer_id")
 
 
@@ -120,15 +127,18 @@ def needs_profile(transactions: pl.DataFrame, as_of: DateLike) -> pl.DataFrame:
 
     The dominant category has the largest net revenue (ties: alphabetical); its share is of the customer's
     positive category revenue; breadth = distinct categories bought (as ``customer_summary.categories``).
+    Without amounts the dominant category is the one with the most lines and the share is of lines.
     Empty without a category column.
     """
     schema = {"customer_id": pl.String, "dominant_category": pl.String, "dominant_category_share": pl.Float64,
               "category_breadth": pl.Int64}
     if "category" not in transactions.columns:
         return pl.DataFrame(schema=schema)
+    lines = with_amount(transactions)
+    weight = pl.col("amount").sum() if has_amounts(lines) else pl.len().cast(pl.Float64)
     per_category = (
-        before(transactions, as_of).filter(pl.col("category").is_not_null())
-        .group_by("customer_id", "category").agg(pl.col("amount").sum().alias("category_revenue"))
+        before(lines, as_of).filter(pl.col("category").is_not_null())
+        .group_by("customer_id", "category").agg(weight.alias("category_revenue"))
     )
     return (
         per_category.sort(["customer_id", "category_revenue", "category"], descending=[False, True, False])
@@ -272,7 +282,10 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     notes : a list that receives ``{"key", "params"}`` for every analysis that could not run.
 
     Prospects have ``orders = 0`` and ``revenue = 0`` and nulls in the order-based columns (except the
-    preset's own prospect segment, e.g. Shopify's ``prospects``). Sorted by ``customer_id``.
+    preset's own prospect segment, e.g. Shopify's ``prospects``). Customers with only refunds are not
+    rows (:func:`known_customers`; :func:`crm_core.features.customer_base` counts them). Without amounts
+    ``revenue`` and the money columns are null, there is no ``tier`` and ``notes`` gets
+    ``app.base.needs_amounts``. Sorted by ``customer_id``.
     """
     from crm_core import segmentation
 
@@ -284,8 +297,9 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     transactions = dataset.transactions
     table = profiles(dataset, as_of_dt)
     summary = customer_summary(transactions, as_of_dt)
+    money = has_amounts(with_amount(transactions))
     table = table.join(summary.select("customer_id", *SUMMARY_COLUMNS), on="customer_id", how="left").with_columns(
-        pl.col("orders").fill_null(0), pl.col("revenue").fill_null(0.0))
+        pl.col("orders").fill_null(0), pl.col("revenue").fill_null(0.0) if money else pl.col("revenue"))
     needs = needs_profile(transactions, as_of_dt)
     if needs.height:
         table = table.join(needs, on="customer_id", how="left")
@@ -305,7 +319,9 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
                                    on="customer_id", how="left")
             else:
                 table = table.with_columns(pl.lit(None, dtype=pl.String).alias("segment_quarter_ago"))
-        tiers = _try(notes, "tiers", segmentation.value_tiers, summary, tier_cuts)
+        tiers = _try(notes, "tiers", segmentation.value_tiers, summary, tier_cuts) if money else None
+        if not money:
+            notes.append({"key": "app.base.needs_amounts", "params": {"analysis": "value_tiers"}})
         if tiers is not None:
             table = table.join(tiers.select("customer_id", "tier"), on="customer_id", how="left")
         grouped = _try(notes, "clusters", segmentation.clusters, summary, k=cluster_k)
@@ -446,7 +462,7 @@ class CustomerStory:
 def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int = 8) -> pl.DataFrame:
     """One customer's orders and interactions before ``as_of`` on one time axis, sorted by date.
 
-    Columns: ``date, kind`` ("order", "refund" for an order with negative net value, or the interaction
+    Columns: ``date, kind`` ("order", "refund" for a refund document (:mod:`crm_core.features`), or the interaction
     ``type``), ``source`` ("order"/"interaction"), ``description`` (an order's items "product ×quantity",
     the first ``max_items`` then "…"; an interaction's note), ``amount`` (net order value), ``order_id``,
     ``channel``, ``outcome``, ``satisfaction`` (interactions; null where the data has none).
@@ -456,7 +472,7 @@ def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int
               "amount": pl.Float64, "order_id": pl.String, "channel": pl.String, "outcome": pl.String,
               "satisfaction": pl.Float64}
     parts = [pl.DataFrame(schema=schema)]
-    lines = with_order_key(before(dataset.transactions, as_of_dt).filter(pl.col("customer_id") == customer_id))
+    lines = with_order_key(with_amount(before(dataset.transactions, as_of_dt)).filter(pl.col("customer_id") == customer_id))
     if lines.height:
         item = next((c for c in ("product", "category") if c in lines.columns), None)
         if item is not None:
@@ -475,9 +491,9 @@ def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int
                    else pl.lit(None, dtype=pl.String))
         orders_frame = (
             lines.group_by("order_key")
-            .agg(pl.col("order_date").min().alias("date"), pl.col("amount").sum().alias("amount"),
+            .agg(pl.col("order_date").min().alias("date"), money_sum("amount").alias("amount"),
                  description.alias("description"), channel.alias("channel"), pl.col("order_id").first())
-            .with_columns(pl.when(pl.col("amount") < 0).then(pl.lit("refund")).otherwise(pl.lit("order")).alias("kind"),
+            .with_columns(pl.when(is_refund_document()).then(pl.lit("refund")).otherwise(pl.lit("order")).alias("kind"),
                           pl.lit("order").alias("source"), pl.coalesce("order_id", "order_key").alias("order_id"))
         )
         parts.append(orders_frame.select([c for c in schema if c in orders_frame.columns]))
@@ -497,23 +513,31 @@ def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int
 
 
 def monthly_spend(transactions: pl.DataFrame, as_of: DateLike, customer_id: str) -> pl.DataFrame:
-    """``month`` (first day, Date), ``orders``, ``revenue`` (net) per calendar month with an order before ``as_of``."""
+    """``month`` (first day, Date), ``orders`` (purchases starting that month; refund documents are not
+    orders), ``revenue`` (net amount of the month's lines, refunds included; null without amounts) per
+    calendar month with a line before ``as_of``."""
+    lines = with_amount(before(transactions, as_of).filter(pl.col("customer_id") == customer_id))
+    month = pl.col("order_date").dt.truncate("1mo").dt.date().alias("month")
+    bought = (order_table(lines).filter(~pl.col("is_refund")).group_by(month)
+              .agg(pl.len().cast(pl.Int64).alias("orders")))
+    revenue = lines.group_by(month).agg(money_sum("amount").alias("revenue"))
     return (
-        with_order_key(before(transactions, as_of).filter(pl.col("customer_id") == customer_id))
-        .group_by(pl.col("order_date").dt.truncate("1mo").dt.date().alias("month"))
-        .agg(pl.col("order_key").n_unique().cast(pl.Int64).alias("orders"), pl.col("amount").sum().alias("revenue"))
-        .sort("month")
+        revenue.join(bought, on="month", how="left").with_columns(pl.col("orders").fill_null(0))
+        .select("month", "orders", "revenue").sort("month")
     )
 
 
 def similar_customers(table: pl.DataFrame, customer_id: str, k: int = 5,
                       features: Sequence[str] = SIMILARITY_FEATURES) -> pl.DataFrame:
     """The ``k`` customers nearest to ``customer_id`` (Euclidean) on log1p, standardised ``features``
-    (recency, orders, net revenue: the RFM inputs), among customers with orders; ties by id.
+    (recency, orders, net revenue: the RFM inputs; a feature null for every buyer is left out), among
+    customers with orders; ties by id.
 
     Returns the table's rows for them plus ``distance``, nearest first; empty for a prospect.
     """
-    buyers = table.filter(pl.col("orders") > 0).drop_nulls(list(features))
+    buyers = table.filter(pl.col("orders") > 0)
+    features = [name for name in features if name in buyers.columns and buyers[name].null_count() < buyers.height]
+    buyers = buyers.drop_nulls(features)  # without amounts revenue is null for all: recency and orders only
     target = buyers.filter(pl.col("customer_id") == customer_id)
     if target.height == 0 or buyers.height < 2:
         return table.head(0).with_columns(pl.lit(None, dtype=pl.Float64).alias("distance"))

@@ -21,8 +21,12 @@ exactly one stage (d = days since the last purchase day, as of the analysis date
 7. ``active``      — everyone else: buying within their rhythm.
 
 Default windows come from the data's inter-purchase gaps (:func:`stage_windows`), and every window is a
-parameter. Purchases are calendar days with an order of non-negative net value
-(:func:`crm_core.clv.purchase_days`), counted strictly before ``as_of``.
+parameter. Purchases are calendar days on which a purchase starts (:func:`crm_core.clv.purchase_days`;
+refund documents are not purchases, :mod:`crm_core.features`), counted strictly before ``as_of``. The
+customers staged are the customer base of :func:`crm_core.features.customer_base` (at least one purchase)
+plus prospects; customers whose lines before ``as_of`` are all refunds get no stage (not even
+``prospect``: they have dealt with the business) and are counted by ``customer_base``. Without amounts
+everything works; the ``revenue`` columns of transitions and cohorts are null.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from datetime import datetime
 import polars as pl
 
 from crm_core.clv import last_included_day, purchase_days, purchase_history, with_gaps
-from crm_core.features import DateLike, before, default_as_of, to_datetime
+from crm_core.features import DateLike, before, default_as_of, has_amounts, money_sum, to_datetime, with_amount
 
 STAGES = ("prospect", "new", "active", "at_risk", "dormant", "churned", "reactivated")
 # stage_from of customers who did not exist yet (no order, not in the customer table) at the start date
@@ -93,13 +97,15 @@ def _resolve_windows(days: pl.DataFrame, given: dict[str, float | None]) -> dict
     return {k: float(windows[k]) for k in WINDOW_KEYS}
 
 
-def _prospect_ids(customers: pl.DataFrame | None, as_of: datetime) -> pl.DataFrame:
+def _prospect_ids(customers: pl.DataFrame | None, as_of: datetime, transactions: pl.DataFrame) -> pl.DataFrame:
+    """Customer-table ids (signed up before ``as_of`` when known) without any line before ``as_of``."""
     if customers is None:
         return pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
     known = customers
     if "signup_date" in customers.columns:
         known = customers.filter(pl.col("signup_date").is_null() | (pl.col("signup_date") < as_of))
-    return known.select(pl.col("customer_id").cast(pl.String)).unique()
+    dealt_with = before(transactions, as_of).select(pl.col("customer_id").cast(pl.String)).unique()
+    return known.select(pl.col("customer_id").cast(pl.String)).unique().join(dealt_with, on="customer_id", how="anti")
 
 
 def stages(transactions: pl.DataFrame, as_of: DateLike | None = None, customers: pl.DataFrame | None = None, *,
@@ -134,7 +140,7 @@ def stages(transactions: pl.DataFrame, as_of: DateLike | None = None, customers:
         )
         .drop("gaps", "median_gap_days")
     )
-    prospects = _prospect_ids(customers, as_of_dt).join(history.select("customer_id"), on="customer_id", how="anti")
+    prospects = _prospect_ids(customers, as_of_dt, transactions)
     since_last = pl.col("days_since_last_order")
     stage = (
         pl.when(since_last.is_null()).then(pl.lit("prospect"))
@@ -189,16 +195,18 @@ def transitions(transactions: pl.DataFrame, from_date: DateLike, to_date: DateLi
         return stages(transactions, when, customers, at_risk_factor=at_risk_factor, **windows).select(
             "customer_id", "stage")
 
-    spent = (before(transactions, end).filter(pl.col("order_date") >= start)
+    money = has_amounts(with_amount(transactions))
+    spent = (before(with_amount(transactions), end).filter(pl.col("order_date") >= start)
              .group_by("customer_id").agg(pl.col("amount").sum().alias("revenue")))
     order = {stage: i for i, stage in enumerate((NOT_YET,) + STAGES)}
     return (
         snapshot(end).rename({"stage": "stage_to"})
         .join(snapshot(start).rename({"stage": "stage_from"}), on="customer_id", how="left")
         .join(spent, on="customer_id", how="left")
-        .with_columns(pl.col("stage_from").fill_null(NOT_YET), pl.col("revenue").fill_null(0.0))
+        .with_columns(pl.col("stage_from").fill_null(NOT_YET),
+                      pl.col("revenue").fill_null(0.0) if money else pl.lit(None, dtype=pl.Float64).alias("revenue"))
         .group_by("stage_from", "stage_to")
-        .agg(pl.len().cast(pl.Int64).alias("customers"), pl.col("revenue").sum())
+        .agg(pl.len().cast(pl.Int64).alias("customers"), money_sum("revenue").alias("revenue"))
         .sort(pl.col("stage_from").replace_strict(order, return_dtype=pl.Int64),
               pl.col("stage_to").replace_strict(order, return_dtype=pl.Int64))
     )
@@ -242,7 +250,8 @@ def cohorts(transactions: pl.DataFrame, period: str = "month", as_of: DateLike |
     sizes = first.group_by("cohort").agg(pl.len().cast(pl.Int64).alias("cohort_size"))
     active = (days.join(first, on="customer_id").group_by("cohort", "period_start")
               .agg(pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers_active")))
-    revenue = (before(transactions, as_of_dt).join(first, on="customer_id")
+    money = has_amounts(with_amount(transactions))
+    revenue = (before(with_amount(transactions), as_of_dt).join(first, on="customer_id")
                .group_by("cohort", pl.col("order_date").dt.date().dt.truncate(every).alias("period_start"))
                .agg(pl.col("amount").sum().alias("revenue")))
     last_period = pl.lit(last_included_day(as_of_dt)).dt.truncate(every)
@@ -257,7 +266,8 @@ def cohorts(transactions: pl.DataFrame, period: str = "month", as_of: DateLike |
     table = (
         grid.join(active, on=["cohort", "period_start"], how="left")
         .join(revenue, on=["cohort", "period_start"], how="left")
-        .with_columns(pl.col("customers_active").fill_null(0), pl.col("revenue").fill_null(0.0))
+        .with_columns(pl.col("customers_active").fill_null(0),
+                      pl.col("revenue").fill_null(0.0) if money else pl.lit(None, dtype=pl.Float64).alias("revenue"))
         .with_columns(
             (pl.col("customers_active") / pl.col("cohort_size")).alias("customer_retention"),
             pl.col("revenue").first().over("cohort", order_by="period_index").alias("_base"),

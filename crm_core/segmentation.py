@@ -4,8 +4,9 @@ Everything takes the output of :func:`crm_core.features.customer_summary` (one r
 analysis date) and returns new frames; segment names, actions and cluster traits are message KEYS that the
 page translates (``segmentation.segment.<key>``, ``segmentation.action.<key>``, ``segmentation.trait.<key>``).
 
-RFM (DESIGN.md, "Definitions"): recency = days from the last order to the analysis date, frequency = distinct
-orders, monetary = net revenue (PyMC-Marketing's preset uses the mean order value, as PyMC-Marketing does).
+RFM (DESIGN.md, "Definitions"): recency = days from the last purchase to the analysis date, frequency = distinct
+purchases (credit notes and other refund documents are not orders, :mod:`crm_core.features`), monetary = net
+revenue (refunds included; null without amounts, see :func:`rfm`) (PyMC-Marketing's preset uses the mean order value, as PyMC-Marketing does).
 Segment maps are conventions, not a standard, so they ship as named presets (:data:`PRESETS`) whose rule
 tables can be shown (:func:`rule_table`), edited and passed back (``rfm(..., rules=edited)``).
 """
@@ -20,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+from crm_core.features import MissingAmounts
 
 # ---------------------------------------------------------------- segment keys and actions
 
@@ -403,16 +406,44 @@ def rfm(summary: pl.DataFrame, bins: int | None = None, preset: str | Preset = "
     Scores (:func:`quantile_score`): R ranks ``recency_days`` reversed (recent = high), F ranks ``orders``,
     M ranks the preset's monetary column (net ``revenue``, rounded to the cent; PyMC-Marketing's mean order
     value for ``pymc``). ``fm_score`` = (F + M) / 2 (Shopify). ``rfm_code`` = e.g. ``"545"``.
+
+    Without amounts (the monetary column null: transactions without money, see
+    :func:`crm_core.features.has_amounts`) M is unknown: ``m_score`` is null, ``fm_score`` = F and
+    ``rfm_code`` has two digits (``"54"``), and the segment is the one the map gives the code with M = F
+    (``"545"``): spend is taken to follow frequency. This reads every map on R and F alone, which is
+    what Shopify's R × (F+M)/2 groups become with FM = F, and every customer still lands in one segment
+    of the chosen map. Customers are scored only on the other customers' known values (a null is not
+    ranked).
     """
     chosen, scale, rule_set = _resolve(preset, bins, rules)
     codes = _code_grid(scale, rule_set).select("r_score", "f_score", "m_score", "rfm_code", "segment")
     frame = summary.drop(SCORE_COLUMNS, strict=False)
+    monetary = pl.col(chosen.monetary).round(_MONEY_DECIMALS)
+    unknown = frame[chosen.monetary].null_count()
+    if unknown == 0:
+        m_score = quantile_score(monetary, scale)
+    elif unknown == frame.height:
+        m_score = pl.lit(None, dtype=pl.Int64)
+    else:  # rank the known values among themselves
+        known = frame.filter(pl.col(chosen.monetary).is_not_null()).select(
+            "customer_id", quantile_score(monetary, scale).alias("_m_known"))
+        frame = frame.join(known, on="customer_id", how="left", maintain_order="left")
+        m_score = pl.col("_m_known")
     scored = frame.with_columns(
         quantile_score(-pl.col("recency_days"), scale).alias("r_score"),
         quantile_score(pl.col("orders"), scale).alias("f_score"),
-        quantile_score(pl.col(chosen.monetary).round(_MONEY_DECIMALS), scale).alias("m_score"),
-    ).with_columns(((pl.col("f_score") + pl.col("m_score")) / 2).alias("fm_score"))
-    return scored.join(codes, on=["r_score", "f_score", "m_score"], how="left", maintain_order="left")
+        m_score.cast(pl.Int64).alias("m_score"),
+    ).drop("_m_known", strict=False).with_columns(
+        ((pl.col("f_score") + pl.col("m_score").fill_null(pl.col("f_score"))) / 2).alias("fm_score"))
+    lookup = pl.col("m_score").fill_null(pl.col("f_score")).alias("_m_lookup")
+    return (
+        scored.with_columns(lookup)
+        .join(codes.rename({"m_score": "_m_lookup"}), on=["r_score", "f_score", "_m_lookup"], how="left",
+              maintain_order="left")
+        .with_columns(pl.when(pl.col("m_score").is_null())
+                      .then(pl.col("rfm_code").str.slice(0, 2)).otherwise(pl.col("rfm_code")).alias("rfm_code"))
+        .drop("_m_lookup")
+    )
 
 
 def segment_table(scored: pl.DataFrame) -> pl.DataFrame:
@@ -427,7 +458,7 @@ def segment_table(scored: pl.DataFrame) -> pl.DataFrame:
         scored.group_by("segment")
         .agg(
             pl.len().cast(pl.Int64).alias("customers"),
-            pl.col("revenue").sum().alias("revenue"),
+            pl.when(pl.col("revenue").count() > 0).then(pl.col("revenue").sum()).alias("revenue"),  # null: no amounts
             pl.col("recency_days").mean().alias("avg_recency_days"),
             pl.col("orders").mean().alias("avg_orders"),
             pl.col("revenue").mean().alias("avg_revenue"),
@@ -443,7 +474,7 @@ def segment_table(scored: pl.DataFrame) -> pl.DataFrame:
     return table.select(
         "segment", "customers", "share_of_customers", "revenue", "share_of_revenue", "avg_recency_days",
         "avg_orders", "avg_revenue", "action",
-    ).sort(["revenue", "segment"], descending=[True, False])
+    ).sort(["revenue", "customers", "segment"], descending=[True, True, False], nulls_last=True)
 
 
 def rf_grid(scored: pl.DataFrame, bins: int | None = None) -> pl.DataFrame:
@@ -477,9 +508,13 @@ def value_tiers(summary: pl.DataFrame, cuts: tuple[float, float] = (0.8, 0.95)) 
     curve above 1.
 
     Adds ``tier``, ``cum_revenue_share`` (share including the customer) and ``customer_rank_share``
-    (rank / customers); returns rows in rank order.
+    (rank / customers); returns rows in rank order. Raises :class:`crm_core.features.MissingAmounts`
+    (``app.base.needs_amounts``, analysis ``value_tiers``) when no customer has a revenue (data without
+    amounts): a Pareto split needs money.
     """
     high_cut, mid_cut = cuts
+    if summary.height and summary["revenue"].null_count() == summary.height:
+        raise MissingAmounts("value_tiers")
     if not 0 < high_cut <= mid_cut <= 1:
         raise ValueError(f"cuts must satisfy 0 < high <= mid <= 1, got {cuts!r}")
     cumulative = pl.col("revenue").clip(lower_bound=0).cum_sum()
@@ -633,6 +668,8 @@ def clusters(summary: pl.DataFrame, k: int | None = None, seed: int = 0, k_range
     ``high_spend``/``low_spend`` (net revenue), ``big_basket``/``small_basket``, ``recent``/``lapsed``,
     when its mean standardised log value is at least ``trait_threshold`` sd from the overall median;
     ``typical`` when none applies. Same data and seed give the same result, whatever the row order.
+    Without amounts (revenue null) the clusters use recency and frequency only, are numbered by mean
+    orders, and no spend or basket trait is given; ``ClusterResult.features`` says which were used.
     """
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
@@ -649,7 +686,9 @@ def _clusters(summary: pl.DataFrame, k: int | None, seed: int, k_range: tuple[in
     if frame.height == 0:
         return ClusterResult(pl.DataFrame(schema={"customer_id": pl.String, "cluster": pl.Int64}),
                              pl.DataFrame(schema={"cluster": pl.Int64, "customers": pl.Int64}), {}, 0)
-    features = _log_standardised(frame, CLUSTER_FEATURES)
+    money = frame["revenue"].null_count() < frame.height and frame["avg_order_value"].null_count() < frame.height
+    used = CLUSTER_FEATURES if money else tuple(c for c in CLUSTER_FEATURES if c != "avg_order_value")
+    features = _log_standardised(frame, used)
     rng = np.random.default_rng(seed)
     fit_index = np.sort(rng.choice(frame.height, size=min(frame.height, fit_rows), replace=False))
     fit_points = features[fit_index]
@@ -675,8 +714,9 @@ def _clusters(summary: pl.DataFrame, k: int | None, seed: int, k_range: tuple[in
     raw_labels = model.predict(features)
 
     labelled = frame.with_columns(pl.Series("raw_cluster", raw_labels, dtype=pl.Int64))
+    rank_by = "revenue" if money else "orders"
     order = (
-        labelled.group_by("raw_cluster").agg(pl.col("revenue").mean().alias("mean_revenue"))
+        labelled.group_by("raw_cluster").agg(pl.col(rank_by).mean().alias("mean_revenue"))
         .sort(["mean_revenue", "raw_cluster"], descending=[True, False])
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("cluster"))
         .select("raw_cluster", "cluster")
@@ -701,6 +741,7 @@ def _clusters(summary: pl.DataFrame, k: int | None, seed: int, k_range: tuple[in
         descriptions=descriptions,
         k=int(centres.height),
         silhouette=scores,
+        features=used,
     )
 
 

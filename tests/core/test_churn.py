@@ -148,7 +148,7 @@ def test_features_hand_checked() -> None:
     assert frame["customer_id"].to_list() == ["A", "B"]
     a, b = frame.row(0, named=True), frame.row(1, named=True)
     expected_a = {
-        "recency_days": 61, "frequency": 6, "monetary": 490, "tenure_days": 213,
+        "recency_days": 61, "frequency": 5, "monetary": 490, "tenure_days": 213,  # r1 is a refund, not an order
         "orders_last_30d": 0, "orders_last_90d": 1, "orders_last_180d": 4, "orders_prev_90d": 3, "order_trend": -0.5,
         "typical_gap_days": 35.5, "overdue_ratio": 61 / 35.5,  # gaps 40, 31, 20, 61 → median 35.5
         "revenue_last_90d": 30, "revenue_prev_90d": 360, "spend_trend": (30 - 360) / 390,

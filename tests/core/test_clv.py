@@ -90,7 +90,7 @@ def test_rfm_input_hand_made_days_refunds_and_units():
     rows = [
         ("A", "2024-01-01", 10, "a1"), ("A", "2024-01-01", 5, "a2"),      # two orders, one purchase day: 15
         ("A", "2024-01-08", 20, "a3"),
-        ("A", "2024-01-15", 30, "a4"), ("A", "2024-01-15", -10, "a5"),    # same-day refund nets: 20
+        ("A", "2024-01-15", 30, "a4"), ("A", "2024-01-15", -10, "a5"),    # a5: a refund document, not spend
         ("B", "2024-01-29", 50, "b1"),
         ("C", "2024-01-10", 40, "c1"), ("C", "2024-01-20", -40, "c2"),    # stand-alone refund day
         ("D", "2024-02-01", 99, "d1"),                                    # on as_of: not before it
@@ -103,7 +103,9 @@ def test_rfm_input_hand_made_days_refunds_and_units():
     assert a["frequency"] == 2
     assert a["recency"] == pytest.approx(2.0)          # 14 days
     assert a["T"] == pytest.approx(30 / 7)             # 2024-01-01 → 2024-01-31
-    assert a["monetary_value"] == pytest.approx(20.0)  # mean of the repeat days 20 and 30 − 10
+    # mean of the repeat purchase days 20 and 30: Gamma–Gamma spend comes from purchases, and the
+    # credit note a5 (its own id, net −10) is a refund document, not a purchase (crm_core.features)
+    assert a["monetary_value"] == pytest.approx(25.0)
     b = weeks["B"]
     assert (b["frequency"], b["recency"], b["monetary_value"]) == (0, 0.0, 0.0)
     assert b["T"] == pytest.approx(2 / 7)

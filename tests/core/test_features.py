@@ -22,11 +22,12 @@ def lines(with_order_id: bool = True):
 def test_summary_by_hand():
     summary = customer_summary(lines(), as_of=datetime(2024, 1, 21))
     a = summary.filter(pl.col("customer_id") == "A").row(0, named=True)
-    assert a["orders"] == 2 and a["revenue"] == pytest.approx(12.0)
+    # order "2" (-3 on 11 Jan, its own id) is a refund document: revenue, not an order or a visit
+    assert a["orders"] == 1 and a["refund_orders"] == 1 and a["revenue"] == pytest.approx(12.0)
     assert a["gross_revenue"] == pytest.approx(15.0) and a["refunds"] == pytest.approx(3.0)
-    assert a["avg_order_value"] == pytest.approx(6.0)
-    assert a["recency_days"] == 10 and a["tenure_days"] == 19
-    assert a["avg_days_between_orders"] == pytest.approx(9.625)
+    assert a["avg_order_value"] == pytest.approx(12.0)
+    assert a["recency_days"] == 19 and a["tenure_days"] == 19  # last purchase 1 Jan 09:00
+    assert a["avg_days_between_orders"] is None
     assert a["categories"] == 2
     b = summary.filter(pl.col("customer_id") == "B").row(0, named=True)
     assert b["orders"] == 1 and b["revenue"] == 8.0 and b["avg_days_between_orders"] is None  # Feb order is after as_of
@@ -34,7 +35,9 @@ def test_summary_by_hand():
 
 def test_without_order_id_an_order_is_a_customer_day():
     assert orders(lines(with_order_id=False)).height == 4
-    assert customer_summary(lines(with_order_id=False))["orders"].to_list() == [2, 2]
+    # A's 11 January is a refund-only day: a refund document, not an order
+    assert orders(lines(with_order_id=False))["is_refund"].to_list() == [False, True, False, False]
+    assert customer_summary(lines(with_order_id=False))["orders"].to_list() == [1, 2]
 
 
 def test_default_as_of_is_the_day_after_the_last_order():
