@@ -4,11 +4,16 @@ A cell that begins with ``=``, ``+``, ``-``, ``@``, tab or carriage return is ru
 spreadsheet programs (OWASP "CSV Injection"); such text cells get a leading apostrophe. Only text
 columns are touched: numbers (refunds are negative) stay numbers. Headers are neutralised too, since
 extra columns carry the uploader's header names.
+
+Money columns carry the currency in their header (``Revenue (TWD)``, :func:`money_headers`) rather than
+as a column of its own or a symbol in each cell: the amounts stay numbers a spreadsheet sums and pivots,
+and the unit is read once, where a manager looks for it, and stays with the file when it is forwarded.
 """
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 import polars as pl
 import xlsxwriter
@@ -33,6 +38,16 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c in text_columns
     )
+
+
+def money_header(header: str, currency: str | None) -> str:
+    """A money column's header with the currency code: ``revenue`` → ``revenue (TWD)``; unchanged for None."""
+    return f"{header} ({currency})" if currency else header
+
+
+def money_headers(frame: pl.DataFrame, columns: Sequence[str], currency: str | None) -> pl.DataFrame:
+    """``frame`` with the headers of its money ``columns`` (those present) naming ``currency`` (ISO 4217)."""
+    return frame.rename({name: money_header(name, currency) for name in columns if name in frame.columns})
 
 
 def _flatten_for_export(frame: pl.DataFrame) -> pl.DataFrame:

@@ -69,6 +69,7 @@ def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
     """Write ``dataset`` under a new id and return the id.
 
     ``extra`` (JSON-safe) is kept in the metadata: the column mappings and load reports of the files.
+    The dataset's ``currency`` (ISO 4217 code or None) is kept there too and comes back with :func:`load`.
     """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
                 rows[table] = frame.height
         _write_json(staging / META, {
             "id": dataset_id, "name": name, "created": created.isoformat(timespec="seconds"),
-            "rows": rows, "fingerprint": dataset.fingerprint, "extra": extra or {},
+            "rows": rows, "fingerprint": dataset.fingerprint, "currency": dataset.currency, "extra": extra or {},
         })
         os.rename(staging, root / dataset_id)
     except BaseException:
@@ -104,7 +105,9 @@ def read_meta(directory: Path | str, dataset_id: str) -> dict[str, Any]:
 
 
 def load(directory: Path | str, dataset_id: str) -> tuple[Dataset, dict[str, Any]]:
-    """The saved dataset and its metadata; :class:`StoreError` for a malformed, unknown or damaged id."""
+    """The saved dataset and its metadata; :class:`StoreError` for a malformed, unknown or damaged id.
+
+    The currency comes from ``meta.json`` (None for datasets saved before it was stored, or unknown)."""
     meta = read_meta(directory, dataset_id)
     folder = _folder(directory, dataset_id)
     frames: dict[str, pl.DataFrame | None] = {}
@@ -116,8 +119,14 @@ def load(directory: Path | str, dataset_id: str) -> tuple[Dataset, dict[str, Any
         raise StoreError("store.error.damaged") from None
     if frames["transactions"] is None:
         raise StoreError("store.error.damaged")
-    dataset = Dataset(frames["transactions"], frames["customers"], frames["interactions"], name=meta.get("name", ""))
+    dataset = Dataset(frames["transactions"], frames["customers"], frames["interactions"], name=meta.get("name", ""),
+                      currency=_currency(meta.get("currency")))
     return dataset, meta
+
+
+def _currency(value: Any) -> str | None:
+    """A stored currency code, or None when absent or not a three-letter code (a hand-edited meta.json)."""
+    return value if isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) else None
 
 
 def list_saved(directory: Path | str) -> list[SavedInfo]:
@@ -141,6 +150,15 @@ def list_saved(directory: Path | str) -> list[SavedInfo]:
 def rename(directory: Path | str, dataset_id: str, name: str) -> None:
     meta = read_meta(directory, dataset_id)
     meta["name"] = name
+    _write_json(_folder(directory, dataset_id) / META, meta)
+
+
+def set_currency(directory: Path | str, dataset_id: str, currency: str | None) -> None:
+    """Change the currency stored with a saved dataset (ISO 4217 code, or None for unknown)."""
+    if currency is not None and _currency(currency) is None:
+        raise ValueError(f"not a currency code: {currency!r}")
+    meta = read_meta(directory, dataset_id)
+    meta["currency"] = currency
     _write_json(_folder(directory, dataset_id) / META, meta)
 
 

@@ -22,10 +22,10 @@ from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
 from crm_core.features import customer_summary
 from crm_core.segmentation import PRESETS, rfm
-from ui import shell, widgets
+from ui import base, shell, widgets
 from ui.analyses import churn_gate, churn_model
 from ui.cache import cached
-from ui.i18n import format_date, format_money, format_number, format_percent
+from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format, money_formatter
 from ui.state import lang, t
 
 shell.framed()
@@ -99,10 +99,12 @@ def curve(dataset: Dataset, as_of: datetime, horizon_days: int, capacity: int, s
 
 ctx = shell.context()
 language = lang()
+money_axis = money_formatter(language, ctx.currency)
+MONEY_FORMAT = money_column_format(language, ctx.currency)  # money columns of the tables
 
 
 def money(value, compact: bool = False) -> str:
-    return format_money(value, language, compact=compact)
+    return format_money(value, language, ctx.currency, compact=compact)
 
 
 def number(value, decimals: int = 0) -> str:
@@ -169,8 +171,8 @@ def list_columns(with_model: bool) -> dict:
         column("risk_tier"): st.column_config.TextColumn(width="small"),
         column("churn_probability"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0,
                                                                      width="small"),
-        column("value_at_risk"): st.column_config.NumberColumn(format="yen", help=t("churn.page.value_at_risk_help")),
-        column("expected_value"): st.column_config.NumberColumn(format="yen", help=value_help),
+        column("value_at_risk"): st.column_config.NumberColumn(format=MONEY_FORMAT, help=t("churn.page.value_at_risk_help")),
+        column("expected_value"): st.column_config.NumberColumn(format=MONEY_FORMAT, help=value_help),
         column("flag_count"): st.column_config.NumberColumn(format="%d", width="small"),
         column("reasons"): st.column_config.TextColumn(width="large", help=t("churn.page.reasons_help")),
         column("flags"): st.column_config.TextColumn(width="medium", help=t("churn.page.flags_help")),
@@ -206,6 +208,9 @@ if view.height == 0:
     st.stop()
 
 with_model = model is not None
+base.caption(ctx, analysed=model.n_eligible if with_model else None, why="churn.page.base.training",
+             cutoff=format_date(model.cutoff, language) if with_model else "", days=horizon)
+amounts = base.amounts_notice(ctx.dataset)
 value_source = view["value_source"].drop_nulls().first() if view["value_source"].null_count() < view.height else None
 value_help = t("churn.page.expected_value_help", source=t(f"churn.value_source.{value_source}") if value_source else "–")
 tier_help = (t("churn.tier.help", low=RISK_THRESHOLDS[0], high=RISK_THRESHOLDS[1]) if with_model
@@ -240,10 +245,13 @@ b.metric(t("churn.page.metric.high"), number(counts.get("high", 0)), border=True
          delta_color="off", delta_arrow="off", help=tier_help)
 if with_model:
     expected = view["expected_value"].sum()
-    c.metric(t("churn.page.metric.value_at_risk"), money(view["value_at_risk"].sum(), compact=True), border=True,
-             delta=t("churn.page.metric.value_delta", share=percent(view["value_at_risk"].sum() / expected
-                                                                      if expected > 0 else None)),
-             delta_color="off", delta_arrow="off", help=t("churn.page.value_at_risk_help") + " " + value_help)
+    if amounts:
+        c.metric(t("churn.page.metric.value_at_risk"), money(view["value_at_risk"].sum(), compact=True), border=True,
+                 delta=t("churn.page.metric.value_delta", share=percent(view["value_at_risk"].sum() / expected
+                                                                          if expected > 0 else None)),
+                 delta_color="off", delta_arrow="off", help=t("churn.page.value_at_risk_help") + " " + value_help)
+    else:
+        base.needs_amounts(c)
     auc_slot = d.empty()  # filled once the backtest (computed last, after the rest has painted) is in
     auc_slot.metric(t("churn.page.metric.auc"), "…", border=True, help=t("churn.page.metric.auc_help"))
 else:
@@ -265,7 +273,9 @@ with tabs["list"]:
     if listing.height == 0:
         st.info(t("churn.page.empty_filter"), icon=":material/filter_alt_off:")
     else:
-        if with_model:
+        if with_model and not amounts:
+            st.caption(t("churn.page.base.list_no_amounts", customers=number(listing.height)))
+        elif with_model:
             st.caption(t("churn.page.list_caption", customers=number(listing.height),
                          value=money(listing["value_at_risk"].sum())))
         else:
@@ -274,7 +284,8 @@ with tabs["list"]:
         linked, config = widgets.customer_links(shown, column("customer_id"), list_columns(with_model))
         st.dataframe(linked, hide_index=True, column_config=config, key="ch_list",
                      height=min(LIST_PIXELS, ROW_PIXELS * (shown.height + 1) + 3))
-        widgets.downloads(shown, "churn_risk", "ch_list_dl", container=st.columns([2, 3])[0])
+        widgets.downloads(shown, "churn_risk", "ch_list_dl", container=st.columns([2, 3])[0],
+                          money=[column("value_at_risk"), column("expected_value")])
         st.caption(t("churn.page.list_note") + (" " + t("churn.page.masked") if "phone" in listing.columns else ""))
 
 # ---------------------------------------------------------------- breakdown
@@ -311,7 +322,7 @@ def breakdown(by: str, labels: dict, title: str, first_header: str, order: list 
         t("churn.page.by_column.high_share"): st.column_config.ProgressColumn(format="percent", min_value=0.0,
                                                                               max_value=1.0),
         t("churn.page.by_column.mean_probability"): st.column_config.NumberColumn(format="percent"),
-        column("value_at_risk"): st.column_config.NumberColumn(format="yen"),
+        column("value_at_risk"): st.column_config.NumberColumn(format=MONEY_FORMAT),
         t("churn.page.by_column.mean_flags"): st.column_config.NumberColumn(format="%.2f"),
     })
 
@@ -372,7 +383,7 @@ with tabs["capacity"]:
     knobs = st.columns(2)
     capacity = widgets.slider(t("churn.page.capacity"), 0, everyone, "ch_capacity", min(DEFAULT_CAPACITY, everyone),
                               step=10 if everyone >= 1000 else 1, container=knobs[0], help=t("churn.page.capacity_help"))
-    if with_model:
+    if with_model and amounts:
         save_rate = widgets.slider(t("churn.capacity.save_rate"), 1, 100, "ch_save", DEFAULT_SAVE_RATE, format="%d%%",
                                    container=knobs[1], help=t("churn.capacity.save_rate_help"))
         gains_curve = curve(ctx.dataset, ctx.as_of, horizon, capacity, save_rate / 100)
@@ -396,12 +407,14 @@ with tabs["capacity"]:
             x_title=t("churn.capacity.contacted"), y_title=t("churn.capacity.expected_revenue_saved"),
             line_name=t("churn.capacity.expected_revenue_saved"), marker_name=t("churn.page.capacity_marker"),
             marker_text=t("churn.page.capacity_point", customers=number(capacity),
-                          value=money(at["expected_revenue_saved"], compact=True))),
+                          value=money(at["expected_revenue_saved"], compact=True)), money=money_axis),
             width="stretch", key="ch_capacity_chart")
         if capacity < everyone and at["marginal_value_at_risk"] is not None:
             st.caption(t("churn.page.capacity_caption", customers=number(capacity),
                          marginal=money(at["marginal_value_at_risk"]), total=money(total, compact=True),
                          rate=save_rate))
+    elif with_model:  # the capacity curve counts value at risk
+        base.needs_amounts()
     else:
         st.info(t("churn.page.capacity_rules"), icon=":material/rule:")
     st.subheader(t("churn.page.call_list_title", customers=number(capacity)))
@@ -413,7 +426,8 @@ with tabs["capacity"]:
         linked, config = widgets.customer_links(call_list, column("customer_id"), list_columns(with_model))
         st.dataframe(linked, hide_index=True, column_config=config, key="ch_calls",
                      height=min(CALLS_PIXELS, ROW_PIXELS * (call_list.height + 1) + 3))
-        widgets.downloads(call_list, f"churn_call_list_{capacity}", "ch_call_dl", container=st.columns([2, 3])[0])
+        widgets.downloads(call_list, f"churn_call_list_{capacity}", "ch_call_dl", container=st.columns([2, 3])[0],
+                          money=[column("value_at_risk"), column("expected_value")])
 
 # ---------------------------------------------------------------- model card (last: the backtest is the slowest part)
 with tabs["model"]:

@@ -18,9 +18,9 @@ from crm_core.cross_sell import (
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary
 from crm_core.segmentation import PRESETS, rfm
-from ui import shell, widgets
+from ui import base, shell, widgets
 from ui.cache import cached
-from ui.i18n import format_date, format_money, format_number, format_percent
+from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format
 from ui.state import lang, t
 
 shell.framed()
@@ -134,6 +134,7 @@ def targets(dataset: Dataset, as_of: datetime, level: str, bought: tuple, not_bo
 
 ctx = shell.context()
 language = lang()
+MONEY_FORMAT = money_column_format(language, ctx.currency)  # money columns of the tables
 
 
 def column(name: str) -> str:
@@ -180,6 +181,7 @@ def metric_columns(names) -> dict:
 st.title(t("cross_sell.page.title"))
 notices = st.container()  # link notices of this page's controls (they are claimed further down)
 shell.require_orders(ctx)
+base.caption(ctx)
 
 levels = [level for level in LEVELS if ctx.dataset.has("transactions", level)]
 if not levels:
@@ -383,7 +385,7 @@ with tabs["offers"]:
                 popular["item"].to_list(), popular["customers"].to_list(),
                 title=t("cross_sell.page.offer_mix_title", segment=segment_name, k=k),
                 value_title=t("cross_sell.page.offer_mix_x"),
-                hover_extra=[t("cross_sell.page.offer_mix_hover", value=format_money(v, language, compact=True))
+                hover_extra=[t("cross_sell.page.offer_mix_hover", value=format_money(v, language, ctx.currency, compact=True))
                              for v in popular["expected_value"].to_list()]), width="stretch", key="xs_offer_mix")
         else:
             if recommended.height < k:
@@ -393,7 +395,7 @@ with tabs["offers"]:
                 with st.container(border=True):
                     st.markdown(t("cross_sell.page.offer_line", rank=rank, item=markdown_text(item_name),
                                   source=sources[source], probability=percent(probability),
-                                  value=format_money(value, language)))
+                                  value=format_money(value, language, ctx.currency)))
                     st.caption(markdown_text(reason))
         offer_table = rendered.select(
             pl.col("customer_id").alias(column("customer_id")),
@@ -411,12 +413,13 @@ with tabs["offers"]:
                 column("probability"): st.column_config.NumberColumn(
                     format="percent", help=t("cross_sell.column_help.probability")),
                 column("expected_value"): st.column_config.NumberColumn(
-                    format="yen", help=t("cross_sell.column_help.expected_value")),
+                    format=MONEY_FORMAT, help=t("cross_sell.column_help.expected_value")),
                 column("source"): st.column_config.TextColumn(help=t("cross_sell.column_help.source")),
                 column("reason"): st.column_config.TextColumn(width="large", help=t("cross_sell.column_help.reason")),
             })
             st.dataframe(linked, hide_index=True, key="xs_offers_table", column_config=config)
-        widgets.downloads(offer_table, f"recommendations_{scope}_{target}", "xs_offers_dl")
+        widgets.downloads(offer_table, f"recommendations_{scope}_{target}", "xs_offers_dl",
+                          money=[column("expected_value")])
 
 # ---------------------------------------------------------------- target list
 with tabs["targets"]:
@@ -442,9 +445,9 @@ with tabs["targets"]:
             m1, m2, m3 = st.columns(3)
             m1.metric(t("cross_sell.page.targets_customers"), number(listed.height), border=True)
             m2.metric(t("cross_sell.page.targets_revenue"),
-                      format_money(float(listed["revenue"].sum()), language, compact=True),
+                      format_money(float(listed["revenue"].sum()), language, ctx.currency, compact=True),
                       border=True, help=t("cross_sell.page.targets_revenue_help"))
-            m3.metric(t("cross_sell.page.targets_avg"), format_money(float(listed["revenue"].mean()), language),
+            m3.metric(t("cross_sell.page.targets_avg"), format_money(float(listed["revenue"].mean()), language, ctx.currency),
                       border=True)
             profile_headers = {name: t(f"segmentation.page.profile.{name}")
                                for name in PROFILE if name in listed.columns}
@@ -453,13 +456,13 @@ with tabs["targets"]:
                  "revenue": column("revenue"), "orders": column("orders"), "last_order": column("last_order")})
             linked, config = widgets.customer_links(target_table, column("customer_id"), {
                 column("bought_items"): st.column_config.TextColumn(help=t("cross_sell.column_help.bought_items")),
-                column("revenue"): st.column_config.NumberColumn(format="yen",
+                column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT,
                                                                  help=t("cross_sell.column_help.revenue")),
                 column("orders"): st.column_config.NumberColumn(format="localized"),
                 column("last_order"): st.column_config.DateColumn(format="YYYY-MM-DD"),
             })
             st.dataframe(linked, hide_index=True, key="xs_targets_table", column_config=config)
-            widgets.downloads(target_table, f"targets_{level}", "xs_targets_dl")
+            widgets.downloads(target_table, f"targets_{level}", "xs_targets_dl", money=[column("revenue")])
 
 with notices:
     shell.show_notices()

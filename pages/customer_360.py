@@ -15,10 +15,11 @@ from crm_core.customers import (
 )
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
-from ui import shell, state, widgets
+from ui import base, shell, state, widgets
 from ui.analyses import HORIZON_DAYS, PRESET, VALUE, customer_base, product_rules
 from ui.cache import cached
-from ui.i18n import format_date, format_money, format_number, format_percent, has_key
+from ui.i18n import (format_date, format_money, format_number, format_percent, has_key, money_column_format,
+                     money_formatter)
 from ui.state import lang, t
 
 shell.framed()
@@ -61,7 +62,7 @@ def reason_text(raw) -> str | None:
 
 
 def money(value, compact: bool = False) -> str:
-    return format_money(value, language, compact=compact)
+    return format_money(value, language, ctx.currency, compact=compact)
 
 
 def day(value) -> str:
@@ -85,6 +86,8 @@ def field_value(name: str, value) -> str:
 
 st.title(t("customers.c360.title"))
 shell.require_orders(ctx)
+base.caption(ctx)
+amounts = base.amounts_notice(ctx.dataset)
 with st.spinner(t("customers.page.computing")):
     table, notes = customer_base(ctx.dataset, ctx.as_of)
 chosen = state.claim("customer", "", state.TEXT)
@@ -192,6 +195,11 @@ third_row = [
     (t("customers.column.complaints_last_90d"),
      format_number(figures.get("complaints_last_90d"), language) if "complaints_last_90d" in figures else None, None, None),
 ]
+if not amounts:  # without a money column these cards would all read "–"
+    money_cards = {t("customers.column.revenue"), t("customers.column.avg_order_value"),
+                   t("customers.column.predicted_value", days=HORIZON_DAYS)}
+    first_row = [item for item in first_row if item[0] not in money_cards]
+    third_row = [item for item in third_row if item[0] not in money_cards]
 # a prospect has no order-based figures: leave out the empty cards rather than show a wall of dashes
 present = [item for item in first_row + second_row + third_row
            if item[1] is not None and not (story.is_prospect and item[1] == "–")]
@@ -252,17 +260,18 @@ if events.height:
         shown = shown.rename({name: t(f"customers.c360.col.{name}") for name in shown.columns})
         st.dataframe(shown, hide_index=True, key="c360_events", column_config={
             t("customers.c360.col.date"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            t("customers.c360.col.amount"): st.column_config.NumberColumn(format="yen"),
+            t("customers.c360.col.amount"): st.column_config.NumberColumn(format=money_column_format(language, ctx.currency)),
             t("customers.c360.col.description"): st.column_config.TextColumn(width="large"),
         })
 
 spend = story.monthly_spend
-if spend.height:
+if spend.height and amounts:  # monthly spend is money
     st.plotly_chart(customer_charts.monthly_spend(
         spend["month"].to_list(), spend["revenue"].to_list(), title=t("customers.c360.spend_title"),
         y_title=t("customers.column.revenue"),
         hover=[t("customers.c360.spend_hover", month=month.strftime("%Y-%m"), revenue=money(revenue),
-                 orders=format_number(n, language)) for month, n, revenue in spend.iter_rows()]),
+                 orders=format_number(n, language)) for month, n, revenue in spend.iter_rows()],
+        money=money_formatter(language, ctx.currency)),
         width="stretch", key="c360_spend")
 
 # ---------------------------------------------------------------- next best products and look-alikes

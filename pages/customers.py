@@ -15,10 +15,11 @@ from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
 from crm_core.lifecycle import STAGES
 from crm_core.segmentation import PRESETS, SEGMENT_KEYS
-from ui import shell, widgets
+from ui import base, shell, widgets
 from ui.analyses import HORIZON_DAYS, PRESET, VALUE, customer_base
 from ui.cache import SHARED_FLAG, cached
-from ui.i18n import format_date, format_money, format_number, has_key, translate
+from ui.i18n import (currency_symbol, format_date, format_money, format_number, has_key, money_column_format,
+                     translate)
 from ui.state import lang, t
 
 shell.framed()
@@ -99,12 +100,12 @@ def readable(frame: pl.DataFrame, language: str) -> pl.DataFrame:
     return shown.rename({name: header(name, language) for name in shown.columns})
 
 
-def column_config(columns: list[str], language: str) -> dict:
+def column_config(columns: list[str], language: str, currency: str | None) -> dict:
     config = {header("customer_id", language): st.column_config.TextColumn(pinned=True)}
     for name in columns:
         label = header(name, language)
         if name in MONEY:
-            config[label] = st.column_config.NumberColumn(format="yen")
+            config[label] = st.column_config.NumberColumn(format=money_column_format(language, currency))
         elif name in SHARES:
             config[label] = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)
         elif name == "dominant_category_share":
@@ -130,6 +131,9 @@ shell.require_orders(ctx)
 with st.spinner(t("customers.page.computing")):
     table, notes = customer_base(ctx.dataset, ctx.as_of)
 buyers = int((table["orders"] > 0).sum())
+base.caption(ctx)
+base.refund_only_list(ctx)  # the one place that names them
+amounts = base.amounts_notice(ctx.dataset)
 st.caption(t("customers.page.caption", customers=format_number(table.height, language),
              buyers=format_number(buyers, language), prospects=format_number(table.height - buyers, language),
              as_of=format_date(ctx.as_of, language), preset=t(f"segmentation.preset.{PRESET}")))
@@ -144,6 +148,7 @@ if not ctx.dataset.has("interactions"):
 if "risk_source" in table.columns and (table["risk_source"] == "rules").any():
     missing.append(t("churn.sufficiency.failed"))
 missing += [t(note["key"], **note["params"]) for note in notes]
+missing = list(dict.fromkeys(missing))  # several analyses can miss the same thing (amounts)
 if missing:
     with st.expander(t("customers.page.missing.title", count=len(missing)), icon=":material/info:"):
         for line in missing:
@@ -156,11 +161,13 @@ with st.container(border=True):
     query = widgets.text_input(t("customers.page.search"), "cu_q", container=top[0],
                                placeholder=t("customers.page.search_placeholder"), help=t("customers.page.search_help"))
     value_range = None
-    low, high = floor(float(table["revenue"].min())), ceil(float(table["revenue"].max()))
-    if high > low:
-        chosen_range = widgets.slider(t("customers.page.value_range"), low, high, "cu_value", (low, high),
-                                      container=top[1], help=t("customers.page.value_range_help"), format="¥%d")
-        value_range = None if tuple(chosen_range) == (low, high) else (float(chosen_range[0]), float(chosen_range[1]))
+    if amounts:  # the value filter is a revenue range
+        low, high = floor(float(table["revenue"].min())), ceil(float(table["revenue"].max()))
+        if high > low:
+            chosen_range = widgets.slider(t("customers.page.value_range"), low, high, "cu_value", (low, high),
+                                          container=top[1], help=t("customers.page.value_range_help"),
+                                          format=currency_symbol(ctx.currency, language) + "%d")
+            value_range = None if tuple(chosen_range) == (low, high) else (float(chosen_range[0]), float(chosen_range[1]))
 
     def present(column: str, order) -> list:
         if column not in table.columns:
@@ -195,14 +202,15 @@ filters = (
 
 available = [name for name in table.columns if name not in HIDDEN]
 controls = st.columns([2, 1, 3, 1, 1])
-sort_by = widgets.selectbox(t("customers.page.sort_by"), available, "cu_sort", default="revenue", container=controls[0],
+sort_by = widgets.selectbox(t("customers.page.sort_by"), available, "cu_sort",
+                            default="revenue" if amounts else "orders", container=controls[0],
                             format_func=lambda name: header(name, language))
 direction = widgets.radio(t("customers.page.direction"), ["desc", "asc"], "cu_dir", container=controls[1],
                           format_func=lambda d: t(f"customers.page.direction_{d}"))
 picked = widgets.multiselect(t("customers.page.columns"), available, "cu_cols", container=controls[2],
                              format_func=lambda name: header(name, language),
                              placeholder=t("customers.page.columns_default"))
-columns = picked or [name for name in DEFAULT_COLUMNS if name in table.columns]
+columns = picked or [name for name in DEFAULT_COLUMNS if name in table.columns and (amounts or name not in MONEY)]
 
 view = customer_view(ctx.dataset, ctx.as_of, filters, sort_by, direction == "desc")
 page_size = widgets.selectbox(t("customers.page.page_size"), PAGE_SIZES, "cu_size", default=50, container=controls[3])
@@ -215,14 +223,18 @@ if view.height == 0:
 
 first = (page - 1) * page_size
 visible = view.slice(first, page_size)
-st.caption(t("customers.page.showing", first=format_number(first + 1, language),
-             last=format_number(first + visible.height, language), total=format_number(view.height, language),
-             revenue=format_money(float(view["revenue"].sum()), language, compact=True)))
+if not amounts:
+    st.caption(t("customers.page.no_amounts.showing", first=format_number(first + 1, language),
+                 last=format_number(first + visible.height, language), total=format_number(view.height, language)))
+else:
+    st.caption(t("customers.page.showing", first=format_number(first + 1, language),
+                 last=format_number(first + visible.height, language), total=format_number(view.height, language),
+                 revenue=format_money(float(view["revenue"].sum()), language, ctx.currency, compact=True)))
 
 # A link opens a new session, which finds the data again only for the sample or a saved dataset.
 linkable = bool(st.session_state.get(SHARED_FLAG, True))
 on_screen, config = widgets.customer_links(readable(mask_contacts(visible.select("customer_id", *columns)), language),
-                                          header("customer_id", language), column_config(columns, language))
+                                          header("customer_id", language), column_config(columns, language, ctx.currency))
 event = st.dataframe(on_screen, hide_index=True, key="cu_table", on_select="rerun", selection_mode="single-row",
                      column_config=config,
                      height=min(ROW_PIXELS * (visible.height + 1) + 3, MAX_TABLE_PIXELS))
@@ -242,5 +254,6 @@ else:
 
 with right:
     widgets.downloads(customer_export(ctx.dataset, ctx.as_of, filters, sort_by, direction == "desc", tuple(columns),
-                                      language), "customers", "cu_dl")
+                                      language), "customers", "cu_dl",
+                      money=[header(name, language) for name in columns if name in MONEY])
 st.caption(t("customers.page.masked"))

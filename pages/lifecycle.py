@@ -17,9 +17,9 @@ from crm_core.clv import TIME_UNIT_DAYS, column_label, holdout, holdout_by_frequ
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary
 from crm_core.lifecycle import NOT_YET, cohorts, stage_rules, stage_windows, stages, transitions
-from ui import shell, widgets
+from ui import base, shell, widgets
 from ui.cache import cached
-from ui.i18n import format_date, format_money, format_number, format_percent
+from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format, money_formatter
 from ui.state import lang, t
 
 shell.framed()
@@ -125,6 +125,8 @@ def holdout_check(dataset: Dataset, calibration_end: datetime, as_of: datetime, 
 
 ctx = shell.context()
 language = lang()
+money_axis = money_formatter(language, ctx.currency)
+MONEY_FORMAT = money_column_format(language, ctx.currency)  # money columns of the tables
 
 
 def stage_name(key: str) -> str:
@@ -137,7 +139,7 @@ def column(name: str, time_unit: str = "W") -> str:
 
 
 def money(value, compact: bool = True) -> str:
-    return format_money(value, language, compact=compact)
+    return format_money(value, language, ctx.currency, compact=compact)
 
 
 def number(value, decimals: int = 0) -> str:
@@ -197,6 +199,9 @@ if known.height == 0:
 st.caption(t("lifecycle.page.caption", customers=number(known.height), start=format_date(ctx.start, language),
              end=format_date(ctx.end, language), as_of=format_date(ctx.as_of, language)))
 
+base_box = st.container()  # the customer base, filled once the stages are counted
+amounts = base.amounts_notice(ctx.dataset)
+
 tab_names = ["stages", "flow", "cohorts", "value", "model"]
 tabs = dict(zip(tab_names, st.tabs([t(f"lifecycle.page.tab.{name}") for name in tab_names])))
 
@@ -233,6 +238,8 @@ with tabs["stages"]:
     everyone = sum(row["customers"] for row in totals.values())
     with_orders = everyone - (totals["prospect"]["customers"] if "prospect" in totals else 0)
     all_revenue = sum(row["revenue"] for row in totals.values())
+    base.caption(ctx, analysed=everyone, why="lifecycle.page.base.stages", container=base_box,
+                 buyers=number(with_orders), prospects=number(everyone - with_orders))
 
     def count_of(keys) -> int:
         return sum(totals[key]["customers"] for key in keys if key in totals)
@@ -262,9 +269,12 @@ with tabs["stages"]:
     left.plotly_chart(lc_charts.stage_bars(
         labels, counts, colours, title=t("lifecycle.page.stage_customers_title"), value_title=column("customers"),
         texts=[number(n) for n in counts], hover=hover), width="stretch", key="lc_stage_customers")
-    right.plotly_chart(lc_charts.stage_bars(
-        labels, revenues, colours, title=t("lifecycle.page.stage_revenue_title"), value_title=column("revenue"),
-        texts=[money(r) for r in revenues], hover=hover, money=True), width="stretch", key="lc_stage_revenue")
+    if amounts:
+        right.plotly_chart(lc_charts.stage_bars(
+            labels, revenues, colours, title=t("lifecycle.page.stage_revenue_title"), value_title=column("revenue"),
+            texts=[money(r) for r in revenues], hover=hover, money=money_axis), width="stretch", key="lc_stage_revenue")
+    else:
+        base.needs_amounts(right)
 
     st.subheader(t("lifecycle.page.rules_title"))
     rules = stage_rules(windows, at_risk_factor)
@@ -278,6 +288,8 @@ with tabs["stages"]:
         "share_of_revenue": [format_percent(counted[key]["revenue"] / all_revenue if all_revenue > 0 else None,
                                             language) for key in STAGE_ORDER],
     })
+    if not amounts:
+        rule_rows = rule_rows.drop("revenue", "share_of_revenue")
     st.table(rule_rows.rename({name: t(f"lifecycle.page.rules_column.{name}") for name in rule_rows.columns}),
              hide_index=True)
     st.caption(t("lifecycle.precedence.note") + " " + t("lifecycle.page.revenue_note"))
@@ -290,11 +302,16 @@ with tabs["stages"]:
                              format_func=shown_as(present, stage_name))
     listing = (stage_customers(ctx.dataset, ctx.as_of, window_key, at_risk_factor)
                .filter(pl.col("stage") == pick).sort(["revenue", "customer_id"], descending=[True, False]))
-    st.caption(t("lifecycle.page.list_caption", customers=number(listing.height), stage=stage_name(pick),
-                 revenue=money(float(listing["revenue"].sum()), compact=False)))
+    if amounts:
+        st.caption(t("lifecycle.page.list_caption", customers=number(listing.height), stage=stage_name(pick),
+                     revenue=money(float(listing["revenue"].sum()), compact=False)))
+    else:
+        st.caption(t("lifecycle.page.base.list_no_amounts", customers=number(listing.height), stage=stage_name(pick)))
     list_columns = ["customer_id", *(["name"] if "name" in listing.columns else []), "stage", "last_order_date",
                     "days_since_last_order", "typical_gap_days", "gap_basis", "overdue_days", "purchase_days",
                     "first_order_date", "revenue"]
+    if not amounts:
+        list_columns.remove("revenue")
     shown = listing.select(list_columns).with_columns(
         pl.col("stage").replace_strict({key: stage_name(key) for key in STAGE_ORDER}, return_dtype=pl.String),
         pl.col("gap_basis").replace_strict({basis: t(f"lifecycle.basis.{basis}") for basis in ("own", "population")},
@@ -302,14 +319,14 @@ with tabs["stages"]:
     )
     shown = shown.rename({name: column(name) for name in shown.columns})
     linked, config = widgets.customer_links(shown, column("customer_id"), {
-        column("revenue"): st.column_config.NumberColumn(format="yen"),
+        column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT),
         column("last_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("first_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("typical_gap_days"): st.column_config.NumberColumn(format="%.0f"),
         column("overdue_days"): st.column_config.NumberColumn(format="%.0f"),
     })
     st.dataframe(linked, hide_index=True, key="lc_list", column_config=config)
-    widgets.downloads(shown, f"lifecycle_{pick}", "lc_list_dl")
+    widgets.downloads(shown, f"lifecycle_{pick}", "lc_list_dl", money=[column("revenue")])
 
 # ---------------------------------------------------------------- flow between two dates
 with tabs["flow"]:
@@ -363,7 +380,7 @@ with tabs["flow"]:
             .rename({name: column(name) for name in moved.columns}),
             hide_index=True, key="lc_moves",
             column_config={column("customers"): st.column_config.NumberColumn(format="localized"),
-                           column("revenue"): st.column_config.NumberColumn(format="yen")})
+                           column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT)})
         st.caption(t("lifecycle.page.moves_caption"))
 
 # ---------------------------------------------------------------- cohorts
@@ -371,7 +388,8 @@ with tabs["cohorts"]:
     a, b, c = st.columns(3)
     period = widgets.radio(t("lifecycle.page.period_label"), PERIODS, "lc_cohort_period", container=a,
                            format_func=shown_as(PERIODS, lambda p: t(f"lifecycle.page.period.{p}")))
-    measure = widgets.radio(t("lifecycle.page.measure_label"), MEASURES, "lc_cohort_measure", container=b,
+    measure = widgets.radio(t("lifecycle.page.measure_label"), MEASURES if amounts else MEASURES[:1], "lc_cohort_measure",
+                            container=b,
                             format_func=shown_as(MEASURES, lambda m: t(f"lifecycle.page.measure.{m}")))
     view = widgets.radio(t("lifecycle.page.view_label"), VIEWS, "lc_cohort_view", container=c,
                          format_func=shown_as(VIEWS, lambda v: t(f"lifecycle.page.view.{v}")))
@@ -416,7 +434,7 @@ with tabs["cohorts"]:
         z, text, hover, incomplete, [str(index) for index in periods], [period_label(s) for s in cohort_starts],
         title=t(f"lifecycle.page.cohort_title.{measure}_{view}"), x_title=t(f"lifecycle.page.cohort_x.{period}"),
         y_title=column("cohort"), colorbar_title=t(f"lifecycle.page.cohort_colour.{measure}_{view}"), percent=percent,
-        money=measure == "revenue", zmax=max(later) if later and max(later) > 0 else None),
+        money=money_axis if measure == "revenue" else None, zmax=max(later) if later and max(later) > 0 else None),
         width="stretch", key="lc_cohorts")
     st.caption(t("lifecycle.page.cohort_caption", as_of=format_date(ctx.as_of, language)))
     cohort_download = table.with_columns(
@@ -424,7 +442,7 @@ with tabs["cohorts"]:
         pl.col("period_start").map_elements(period_label, return_dtype=pl.String),
     )
     widgets.downloads(cohort_download.rename({name: column(name) for name in cohort_download.columns}),
-                      f"cohorts_{period}", "lc_cohort_dl")
+                      f"cohorts_{period}", "lc_cohort_dl", money=[column("revenue")])
 
 # ---------------------------------------------------------------- value (CLV)
 a, b, c = tabs["value"].columns(3)
@@ -458,9 +476,12 @@ with tabs["value"]:
         likely_active = int((repeaters["p_alive"] >= 0.5).sum())
         neutral = {"border": True, "delta_color": "off", "delta_arrow": "off"}
         a, b, c, d = st.columns(4)
-        a.metric(t("lifecycle.page.metric_value"), money(float(values[value_col].sum())),
-                 delta=t("lifecycle.page.metric_value_delta", days=horizon), **neutral,
-                 help=t("lifecycle.page.metric_value_help", days=horizon, rate=f"{discount_percent:g}%"))
+        if amounts:
+            a.metric(t("lifecycle.page.metric_value"), money(float(values[value_col].sum())),
+                     delta=t("lifecycle.page.metric_value_delta", days=horizon), **neutral,
+                     help=t("lifecycle.page.metric_value_help", days=horizon, rate=f"{discount_percent:g}%"))
+        else:
+            base.needs_amounts(a)
         b.metric(t("lifecycle.page.metric_orders"), number(float(values[orders_col].sum())),
                  delta=t("lifecycle.page.metric_orders_delta", days=horizon), **neutral,
                  help=t("lifecycle.page.metric_orders_help"))
@@ -469,24 +490,30 @@ with tabs["value"]:
                          share=format_percent(likely_active / repeaters.height, language),
                          base=number(repeaters.height)),
                  **neutral, help=t("lifecycle.page.metric_alive_help", repeaters=number(repeaters.height)))
-        d.metric(t("lifecycle.page.metric_average"), money(float(values[value_col].mean()), compact=False),
-                 delta=t("lifecycle.page.metric_average_delta", customers=number(values.height)), **neutral,
-                 help=t("lifecycle.page.metric_average_help"))
+        if amounts:
+            d.metric(t("lifecycle.page.metric_average"), money(float(values[value_col].mean()), compact=False),
+                     delta=t("lifecycle.page.metric_average_delta", customers=number(values.height)), **neutral,
+                     help=t("lifecycle.page.metric_average_help"))
 
-        predicted = values[value_col]
-        cap = float(predicted.quantile(HISTOGRAM_CAP_QUANTILE)) if predicted.len() > 20 else None
-        st.plotly_chart(lc_charts.value_histogram(
-            predicted.to_list(), title=t("lifecycle.page.histogram_title", days=horizon), x_title=column(value_col),
-            y_title=column("customers"), hover_template=t("lifecycle.page.histogram_hover"), cap=cap),
-            width="stretch", key="lc_histogram")
-        if cap is not None:
-            st.caption(t("lifecycle.page.histogram_caption", cap=money(cap),
-                         above=number(int((predicted > cap).sum()))))
+        if amounts:  # predicted value is money
+            predicted = values[value_col]
+            cap = float(predicted.quantile(HISTOGRAM_CAP_QUANTILE)) if predicted.len() > 20 else None
+            st.plotly_chart(lc_charts.value_histogram(
+                predicted.to_list(), title=t("lifecycle.page.histogram_title", days=horizon), x_title=column(value_col),
+                y_title=column("customers"), hover_template=t("lifecycle.page.histogram_hover"), cap=cap, money=money_axis),
+                width="stretch", key="lc_histogram")
+            if cap is not None:
+                st.caption(t("lifecycle.page.histogram_caption", cap=money(cap),
+                             above=number(int((predicted > cap).sum()))))
+        else:
+            base.needs_amounts()
 
         st.subheader(t("lifecycle.page.top_title", n=top_n, days=horizon))
         top_columns = ["customer_id", *(["name"] if "name" in values.columns else []), "stage", value_col, "p_alive",
                        orders_col, "expected_avg_order_value", "last_order_date", "expected_next_order_date",
                        "days_overdue", "next_order_basis"]
+        if not amounts:
+            top_columns = [name for name in top_columns if name not in (value_col, "expected_avg_order_value")]
         ranked = values.select(top_columns).with_columns(
             pl.col("stage").replace_strict({key: stage_name(key) for key in STAGE_ORDER}, default=None,
                                            return_dtype=pl.String),
@@ -495,8 +522,8 @@ with tabs["value"]:
         )
         ranked = ranked.rename({name: column(name, result.time_unit) for name in ranked.columns})
         linked, config = widgets.customer_links(ranked.head(top_n), column("customer_id", result.time_unit), {
-            column(value_col): st.column_config.NumberColumn(format="yen"),
-            column("expected_avg_order_value"): st.column_config.NumberColumn(format="yen"),
+            column(value_col): st.column_config.NumberColumn(format=MONEY_FORMAT),
+            column("expected_avg_order_value"): st.column_config.NumberColumn(format=MONEY_FORMAT),
             column("p_alive"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
             column(orders_col): st.column_config.NumberColumn(format="%.2f"),
             column("last_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
@@ -505,7 +532,8 @@ with tabs["value"]:
         })
         st.dataframe(linked, hide_index=True, key="lc_top", column_config=config)
         st.caption(t("lifecycle.page.top_caption", customers=number(values.height)))
-        widgets.downloads(ranked, f"customer_value_{horizon}d", "lc_value_dl")
+        widgets.downloads(ranked, f"customer_value_{horizon}d", "lc_value_dl",
+                          money=[column(value_col), column("expected_avg_order_value")])
 
         # P(alive) over days since the last purchase × repeat purchases, for a customer of median age
         unit_days = TIME_UNIT_DAYS[result.time_unit]

@@ -20,9 +20,9 @@ from crm_core.segmentation import (
     recommended_action, rf_grid, rfm, rule_table, rules_from_table, rules_from_text, rules_to_text, score_map,
     segment_table, value_tiers,
 )
-from ui import shell, state, widgets
+from ui import base, shell, state, widgets
 from ui.cache import cached
-from ui.i18n import format_date, format_money, format_number, format_percent
+from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format, money_formatter
 from ui.state import lang, t
 
 shell.framed()
@@ -123,11 +123,12 @@ def moves(history: Dataset, from_as_of: datetime, to_as_of: datetime, preset: st
 def customer_list(dataset: Dataset, as_of: datetime, preset: str, rules: tuple | None, cuts: tuple[float, float],
                   k: int | None):
     """One row per customer: scores, segment, tier, cluster and, when known, name, region and owner."""
-    people = (
-        with_prospects(dataset, as_of, preset, scored(dataset, as_of, preset, rules))
-        .join(tiers(dataset, as_of, cuts).select("customer_id", "tier"), on="customer_id", how="left")
-        .join(behaviour(dataset, as_of, k).labels, on="customer_id", how="left")
-    )
+    people = with_prospects(dataset, as_of, preset, scored(dataset, as_of, preset, rules))
+    if base.has_amounts(dataset):  # value tiers are shares of revenue
+        people = people.join(tiers(dataset, as_of, cuts).select("customer_id", "tier"), on="customer_id", how="left")
+    else:
+        people = people.with_columns(tier=pl.lit(None, dtype=pl.String))
+    people = people.join(behaviour(dataset, as_of, k).labels, on="customer_id", how="left")
     profile = [c for c in ("name", "region", "owner") if dataset.has("customers", c)]
     if profile:
         known = dataset.customers.select("customer_id", *profile).unique("customer_id", keep="first")
@@ -141,6 +142,8 @@ def customer_list(dataset: Dataset, as_of: datetime, preset: str, rules: tuple |
 
 ctx = shell.context()
 language = lang()
+money_axis = money_formatter(language, ctx.currency)
+MONEY_FORMAT = money_column_format(language, ctx.currency)  # money columns of the tables
 
 
 def segment_name(key: str) -> str:
@@ -156,7 +159,7 @@ def column(name: str) -> str:
 
 
 def money(value, compact: bool = True) -> str:
-    return format_money(value, language, compact=compact)
+    return format_money(value, language, ctx.currency, compact=compact)
 
 
 def cluster_label(cluster: int, descriptions: dict[int, list[str]]) -> str:
@@ -172,12 +175,12 @@ def share_columns(first_header: str, first_width: int = 115) -> dict:
         first_header: st.column_config.TextColumn(width=first_width),
         column("customers"): st.column_config.NumberColumn(format="localized", width=70),
         column("share_of_customers"): share("share_of_customers"),
-        column("revenue"): st.column_config.NumberColumn(format="yen", width=100),
+        column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT, width=100),
         column("share_of_revenue"): share("share_of_revenue"),
         column("avg_recency_days"): st.column_config.NumberColumn(format="%.0f", width=75,
                                                                   help=column("avg_recency_days")),
         column("avg_orders"): st.column_config.NumberColumn(format="%.1f", width=65, help=column("avg_orders")),
-        column("avg_revenue"): st.column_config.NumberColumn(format="yen", width=90, help=column("avg_revenue")),
+        column("avg_revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT, width=90, help=column("avg_revenue")),
         column("action"): st.column_config.TextColumn(width=250),
     }
 
@@ -255,6 +258,8 @@ if people_now.height == 0:
     st.info(t("segmentation.page.no_customers", as_of=format_date(ctx.as_of, language)), icon=":material/event_busy:")
     st.stop()
 
+base.caption(ctx)
+amounts = base.amounts_notice(ctx.dataset)
 st.caption(t("segmentation.page.counts", customers=format_number(people_now.height, language),
              start=format_date(ctx.start, language), end=format_date(ctx.end, language),
              as_of=format_date(ctx.as_of, language)))
@@ -333,12 +338,16 @@ with tabs["overview"]:
     biggest = by_segment.row(0, named=True)
     a, b, c = st.columns(3)
     a.metric(t("segmentation.page.metric_customers"), format_number(people.height, language), border=True)
-    b.metric(t("segmentation.page.metric_revenue"), money(total_revenue), border=True,
-             help=t("segmentation.page.metric_revenue_help"))
-    c.metric(t("segmentation.page.metric_top"), segment_name(biggest["segment"]), border=True,
-             help=t("segmentation.page.metric_top_help",
-                    share=format_percent(biggest["share_of_revenue"], language),
-                    customers=format_percent(biggest["share_of_customers"], language)))
+    if amounts:
+        b.metric(t("segmentation.page.metric_revenue"), money(total_revenue), border=True,
+                 help=t("segmentation.page.metric_revenue_help"))
+    else:
+        base.needs_amounts(b)
+    if amounts:  # the largest segment by revenue
+        c.metric(t("segmentation.page.metric_top"), segment_name(biggest["segment"]), border=True,
+                 help=t("segmentation.page.metric_top_help",
+                        share=format_percent(biggest["share_of_revenue"], language),
+                        customers=format_percent(biggest["share_of_customers"], language)))
     labels = [segment_name(key) for key in in_order["segment"].to_list()]
     tile_texts = [t("segmentation.page.tile", customers=format_percent(cs, language),
                     revenue=format_percent(rs, language))
@@ -384,25 +393,29 @@ with tabs["tiers"]:
     high_cut, mid_cut = widgets.slider(t("segmentation.page.tier_cuts"), 5, 100, "seg_tiers", (80, 95), step=1,
                                        format="%d%%", help=t("segmentation.page.tier_cuts_help"))
     cuts = (high_cut / 100, mid_cut / 100)
-    by_tier = tier_summary(ctx.dataset, ctx.as_of, cuts)
-    tier_table = (by_tier.join(pl.DataFrame({"segment": list(TIERS), "position": [0, 1, 2]}), on="segment")
-                  .sort("position").drop("position"))
-    present = tier_table["segment"].to_list()
-    ends = tier_table["share_of_customers"].cum_sum().clip(upper_bound=1.0).to_list()  # where each tier ends
-    high_share = tier_table.filter(pl.col("segment") == "high")["share_of_customers"].sum()
-    points = curve(ctx.dataset, ctx.as_of, cuts)
-    st.plotly_chart(seg_charts.pareto(
-        points["customer_share"].to_list(), points["cum_revenue_share"].to_list(), cuts=cuts, tier_ends=ends,
-        tier_names=[tier_name(tier) for tier in present],
-        tier_colours=[seg_charts.TIER_COLOURS[tier] for tier in present],
-        title=t("segmentation.page.pareto_title", customers=format_percent(high_share, language), cut=f"{high_cut}%"),
-        x_title=t("segmentation.page.pareto_x"), y_title=t("segmentation.page.pareto_y"),
-        curve_name=t("segmentation.page.pareto_y"),
-        cut_labels=[t("segmentation.page.cut_label", share=f"{value}%") for value in (high_cut, mid_cut)]),
-        width="stretch", key="seg_pareto")
-    st.dataframe(group_table(tier_table, tier_name, column("tier")), hide_index=True,
-                 column_config=share_columns(column("tier")), key="seg_tier_table")
-    st.caption(t("segmentation.page.tiers_caption", high=f"{high_cut}%", mid=f"{mid_cut}%"))
+    present = list(TIERS)
+    if not amounts:  # tiers are shares of revenue
+        base.needs_amounts()
+    else:
+        by_tier = tier_summary(ctx.dataset, ctx.as_of, cuts)
+        tier_table = (by_tier.join(pl.DataFrame({"segment": list(TIERS), "position": [0, 1, 2]}), on="segment")
+                      .sort("position").drop("position"))
+        present = tier_table["segment"].to_list()
+        ends = tier_table["share_of_customers"].cum_sum().clip(upper_bound=1.0).to_list()  # where each tier ends
+        high_share = tier_table.filter(pl.col("segment") == "high")["share_of_customers"].sum()
+        points = curve(ctx.dataset, ctx.as_of, cuts)
+        st.plotly_chart(seg_charts.pareto(
+            points["customer_share"].to_list(), points["cum_revenue_share"].to_list(), cuts=cuts, tier_ends=ends,
+            tier_names=[tier_name(tier) for tier in present],
+            tier_colours=[seg_charts.TIER_COLOURS[tier] for tier in present],
+            title=t("segmentation.page.pareto_title", customers=format_percent(high_share, language), cut=f"{high_cut}%"),
+            x_title=t("segmentation.page.pareto_x"), y_title=t("segmentation.page.pareto_y"),
+            curve_name=t("segmentation.page.pareto_y"),
+            cut_labels=[t("segmentation.page.cut_label", share=f"{value}%") for value in (high_cut, mid_cut)]),
+            width="stretch", key="seg_pareto")
+        st.dataframe(group_table(tier_table, tier_name, column("tier")), hide_index=True,
+                     column_config=share_columns(column("tier")), key="seg_tier_table")
+        st.caption(t("segmentation.page.tiers_caption", high=f"{high_cut}%", mid=f"{mid_cut}%"))
 
 # ---------------------------------------------------------------- clusters
 with tabs["clusters"]:
@@ -421,13 +434,16 @@ with tabs["clusters"]:
     if points.height > SCATTER_POINTS:
         points = points.sample(n=SCATTER_POINTS, seed=0)
     left, right = st.columns([3, 2])
-    left.plotly_chart(seg_charts.cluster_scatter(
-        points["recency_days"].to_list(), points["revenue"].to_list(), points["cluster"].to_list(), names,
-        points["customer_id"].to_list(), points["orders"].to_list(), title=t("segmentation.page.scatter_title"),
-        x_title=t("segmentation.page.scatter_x"), y_title=t("segmentation.page.scatter_y"),
-        extra_title=t("segmentation.page.scatter_orders")), width="stretch", key="seg_scatter")
-    left.caption(t("segmentation.page.scatter_caption", shown=format_number(points.height, language),
-                   total=format_number(people_now.height, language), dropped=format_number(dropped, language)))
+    if not amounts:  # the scatter's vertical axis is revenue
+        base.needs_amounts(left)
+    else:
+        left.plotly_chart(seg_charts.cluster_scatter(
+            points["recency_days"].to_list(), points["revenue"].to_list(), points["cluster"].to_list(), names,
+            points["customer_id"].to_list(), points["orders"].to_list(), title=t("segmentation.page.scatter_title"),
+            x_title=t("segmentation.page.scatter_x"), y_title=t("segmentation.page.scatter_y"),
+            extra_title=t("segmentation.page.scatter_orders"), money=money_axis), width="stretch", key="seg_scatter")
+        left.caption(t("segmentation.page.scatter_caption", shown=format_number(points.height, language),
+                       total=format_number(people_now.height, language), dropped=format_number(dropped, language)))
     if auto.silhouette:
         ks = sorted(auto.silhouette)
         right.plotly_chart(seg_charts.silhouette_bars(
@@ -454,7 +470,8 @@ with tabs["movement"]:
         controls = st.columns([1, 1, 1])
         from_day = widgets.date_input(t("segmentation.page.from_label"), "seg_from", default_from, lowest, highest,
                                       container=controls[0], help=t("segmentation.page.from_help"), follow_default=True)
-        measure = widgets.radio(t("segmentation.page.measure_label"), ["customers", "revenue"], "seg_measure",
+        measure = widgets.radio(t("segmentation.page.measure_label"),
+                                ["customers", "revenue"] if amounts else ["customers"], "seg_measure",
                                 container=controls[1], format_func=column)
         view = widgets.radio(t("segmentation.page.view_label"), ["matrix", "flows"], "seg_view", container=controls[2],
                              format_func=lambda v: t(f"segmentation.page.view.{v}"))
@@ -487,7 +504,7 @@ with tabs["movement"]:
                 title=t("segmentation.page.matrix_title", start=format_date(from_as_of, language),
                         end=format_date(ctx.as_of, language)),
                 x_title=column("segment_to"), y_title=column("segment_from"), colorbar_title=column(measure),
-                money=measure == "revenue"), width="stretch", key="seg_matrix")
+                money=money_axis if measure == "revenue" else None), width="stretch", key="seg_matrix")
         else:
             positive = flows.filter(pl.col(measure) > 0)
             st.plotly_chart(seg_charts.movement_sankey(
@@ -511,7 +528,7 @@ with tabs["movement"]:
             .rename({name: column(name) for name in biggest_moves.columns}),
             hide_index=True, key="seg_moves", height=table_height(biggest_moves.height),
             column_config={column("customers"): st.column_config.NumberColumn(format="localized"),
-                           column("revenue"): st.column_config.NumberColumn(format="yen")},
+                           column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT)},
         )
         st.caption(t("segmentation.page.moves_caption"))
 
@@ -519,7 +536,8 @@ with tabs["movement"]:
 with tabs["lists"]:
     listing = customer_list(ctx.dataset, ctx.as_of, preset, rules, cuts, k)
     left, right = st.columns([1, 2])
-    by = widgets.radio(t("segmentation.page.list_by"), ["segment", "tier", "cluster"], "seg_by", container=left,
+    by = widgets.radio(t("segmentation.page.list_by"),
+                       ["segment", "tier", "cluster"] if amounts else ["segment", "cluster"], "seg_by", container=left,
                        format_func=lambda v: column(v))
     if by == "segment":
         options, label_of = order, segment_name
@@ -531,8 +549,12 @@ with tabs["lists"]:
     pick = widgets.selectbox(t("segmentation.page.list_pick"), options, "seg_pick", container=right,
                              format_func=label_of)
     chosen_rows = listing.filter(pl.col(by).cast(pl.String) == pick)
-    st.caption(t("segmentation.page.list_caption", customers=format_number(chosen_rows.height, language),
-                 revenue=money(float(chosen_rows["revenue"].sum()), compact=False), group=label_of(pick)))
+    if not amounts:
+        st.caption(t("segmentation.page.no_amounts.list_caption", customers=format_number(chosen_rows.height, language),
+                     group=label_of(pick)))
+    else:
+        st.caption(t("segmentation.page.list_caption", customers=format_number(chosen_rows.height, language),
+                     revenue=money(float(chosen_rows["revenue"].sum()), compact=False), group=label_of(pick)))
     if by == "segment":
         st.caption(t("segmentation.page.list_action", action=t(recommended_action(pick))))
     missing_profile = [c for c in ("name", "region", "owner") if c not in listing.columns]
@@ -553,11 +575,12 @@ with tabs["lists"]:
     shown = shown.rename(headers)
     linked, config = widgets.customer_links(shown, headers["customer_id"], {
         headers["customer_id"]: st.column_config.TextColumn(pinned=True),
-        column("revenue"): st.column_config.NumberColumn(format="yen"),
+        column("revenue"): st.column_config.NumberColumn(format=MONEY_FORMAT),
         headers["last_order"]: st.column_config.DateColumn(format="YYYY-MM-DD"),
     })
     st.dataframe(linked, hide_index=True, key="seg_list", column_config=config)
-    widgets.downloads(shown, f"customers_{by}_{pick}", "seg_dl", container=st.columns([2, 3])[0])
+    widgets.downloads(shown, f"customers_{by}_{pick}", "seg_dl", container=st.columns([2, 3])[0],
+                      money=[column("revenue")])
 
 with notices:
     shell.show_notices()

@@ -4,7 +4,8 @@ Session state keys (all written here):
 - ``dataset``: the :class:`Dataset` in use (absent: the sample);
 - ``dataset_id``: the saved id when the data came from, or was saved to, the data directory;
 - ``dataset_label``: what the sidebar calls it;
-- ``dataset_shared``: False for an unsaved upload (its derived results are cached per session).
+- ``dataset_shared``: False for an unsaved upload (its derived results are cached per session);
+- ``_currency``: the currency the link (``cur=``) or :func:`set_currency` chose over the dataset's own.
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ import streamlit as st
 from crm_core import store
 from crm_core.dataset import Dataset, load_sample
 from ui import state
+from ui.i18n import is_currency
 from ui.state import t
+
+_CURRENCY = "_currency"
 
 
 def data_dir() -> Path:
@@ -48,7 +52,7 @@ def use_upload(dataset: Dataset, label: str) -> None:
 
 
 def use_sample() -> None:
-    for key in ("dataset", "dataset_id", "dataset_label"):
+    for key in ("dataset", "dataset_id", "dataset_label", _CURRENCY):
         st.session_state.pop(key, None)
     st.session_state["dataset_shared"] = True
     _reset_data_controls()
@@ -58,6 +62,7 @@ def _use(dataset: Dataset, label: str, dataset_id: str | None, shared: bool) -> 
     st.session_state["dataset"] = dataset
     st.session_state["dataset_label"] = label
     st.session_state["dataset_shared"] = shared
+    st.session_state.pop(_CURRENCY, None)  # the new data's own currency (stored with it, or detected) applies
     if dataset_id:
         st.session_state["dataset_id"] = dataset_id
     else:
@@ -88,8 +93,12 @@ def resolve_link() -> None:
         return
     st.session_state["_ds_resolved"] = True
     dataset_id = state.url_value("ds")
-    if not dataset_id:
-        return
+    if dataset_id:
+        _open_linked(dataset_id)
+    _resolve_currency()
+
+
+def _open_linked(dataset_id: Any) -> None:
     if isinstance(dataset_id, list):
         dataset_id = dataset_id[-1]
     try:
@@ -97,6 +106,39 @@ def resolve_link() -> None:
     except store.StoreError as error:
         state.notice(error.key, **error.params)
         state.forget_url_value("ds")
+
+
+def _resolve_currency() -> None:
+    """The link's ``cur=`` (after its dataset is open, which would reset it): an ISO 4217 code overrides
+    the dataset's currency for this session; anything else is dropped with a notice."""
+    raw = state.url_value("cur")
+    if raw is None:
+        return
+    code = (raw[-1] if isinstance(raw, list) else raw).strip().upper()
+    if is_currency(code):
+        st.session_state[_CURRENCY] = code
+    else:
+        state.notice("app.notice.bad_param", name="cur", value=raw[-1] if isinstance(raw, list) else raw)
+        state.forget_url_value("cur")
+
+
+def currency() -> str | None:
+    """The currency of every money figure, axis and export (ISO 4217 code): the link's ``cur=`` if valid,
+    else the dataset's own (detected from the file, chosen on the Data page, stored with a saved dataset),
+    else None (amounts are shown as plain numbers)."""
+    chosen = st.session_state.get(_CURRENCY)
+    if is_currency(chosen):
+        return chosen
+    own = current().currency
+    return own if is_currency(own) else None
+
+
+def set_currency(code: str | None) -> None:
+    """Show this session's money in ``code`` (it travels in the share link); None: the dataset's own."""
+    if is_currency(code):
+        st.session_state[_CURRENCY] = code
+    else:
+        st.session_state.pop(_CURRENCY, None)
 
 
 def current() -> Dataset:
@@ -109,7 +151,9 @@ def label() -> str:
 
 
 def link_dataset() -> None:
-    """Put the saved dataset's id into the share link (an unsaved upload cannot travel in a link)."""
+    """Put the saved dataset's id into the share link (an unsaved upload cannot travel in a link), and the
+    currency when it is not the dataset's own."""
     dataset_id = st.session_state.get("dataset_id")
     if dataset_id:
         state.link_value("ds", dataset_id)
+    state.link_value("cur", currency(), default=current().currency)

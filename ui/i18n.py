@@ -11,7 +11,11 @@ import tomllib
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import babel.dates
+import babel.numbers
+from babel import Locale
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
@@ -57,50 +61,114 @@ def has_key(key: str) -> bool:
 
 
 # ---------------------------------------------------------------- formatting
+# Every number, amount, percentage and date on screen is written by Babel (CLDR data) in the page's locale:
+# 1,234.50 / CN¥1.23M / Jan 5, 2024 in English, 1,234.50 / ¥123.46万 / 2024年1月5日 in Chinese.
+
+BABEL_LOCALES = {"en": "en_US", "zh": "zh_CN"}
+MISSING = "–"
+CURRENCY_CODES = frozenset(babel.numbers.list_currencies())  # ISO 4217 codes Babel knows (USD, CNY, TWD …)
+
+
+@lru_cache(maxsize=None)
+def babel_locale(lang: str) -> Locale:
+    """The Babel locale of an app language (``en`` → ``en_US``, ``zh`` → ``zh_CN``), parsed once: Babel
+    parses a locale name on every call otherwise, 140 µs a number in Chinese instead of 11."""
+    return Locale.parse(BABEL_LOCALES.get(lang, BABEL_LOCALES[DEFAULT_LANGUAGE]))
+
+
+def is_currency(code: Any) -> bool:
+    """Whether ``code`` is an ISO 4217 currency code (upper case) Babel can format."""
+    return isinstance(code, str) and code in CURRENCY_CODES
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(value) or math.isinf(value)
+    except TypeError:
+        return False
+
+
+def _pattern(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+
+
+@lru_cache(maxsize=None)
+def compact_from(lang: str) -> int:
+    """The smallest size the language abbreviates (CLDR short forms): 1,000 (K) in English, 10,000 (万)
+    in Chinese, where 1,000 stays 1,000."""
+    patterns = babel_locale(lang).compact_decimal_formats["short"]["other"]
+    return min(int(size) for size, pattern in patterns.items() if pattern.pattern.strip("0"))
+
 
 def format_number(value: float | int | None, lang: str, decimals: int = 0) -> str:
-    """Thousands-separated number; ``–`` for missing values."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return "–"
-    return f"{value:,.{decimals}f}"
+    """Thousands-separated number with ``decimals`` places; ``–`` for missing values."""
+    if _missing(value):
+        return MISSING
+    return babel.numbers.format_decimal(value, format=_pattern(decimals), locale=babel_locale(lang))
 
 
-def format_compact(value: float | int | None, lang: str) -> str:
-    """Short form for KPI cards: 12.3K / 4.5M in English, 1.2万 / 3.4亿 in Chinese."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return "–"
-    sign = "-" if value < 0 else ""
-    size = abs(value)
-    if lang == "zh":
-        for unit, scale in (("亿", 1e8), ("万", 1e4)):
-            if size >= scale:
-                return f"{sign}{size / scale:,.2f}{unit}"
-        return f"{sign}{size:,.0f}" if size >= 100 else f"{sign}{size:,.2f}".rstrip("0").rstrip(".")
-    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if size >= scale:
-            return f"{sign}{size / scale:,.2f}{unit}"
-    return f"{sign}{size:,.0f}" if size >= 100 else f"{sign}{size:,.2f}".rstrip("0").rstrip(".")
+def _short_decimals(size: float) -> int:
+    return 2 if size < 100 else 0
 
 
-def format_money(value: float | None, lang: str, symbol: str = "¥", compact: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    body = format_compact(abs(value), lang) if compact else format_number(abs(value), lang, 2)
-    return f"{'-' if value < 0 else ''}{symbol}{body}"
+def format_compact(value: float | int | None, lang: str, decimals: int = 2) -> str:
+    """Short form for KPI cards and chart axes: 12.35K / 4.5M in English, 1.23万 / 3.4亿 in Chinese
+    (CLDR short forms, up to ``decimals`` places). Below the first abbreviation: 857 / 12.5."""
+    if _missing(value):
+        return MISSING
+    if abs(value) < compact_from(lang):
+        return babel.numbers.format_decimal(round(value, _short_decimals(abs(value))), locale=babel_locale(lang))
+    return babel.numbers.format_compact_decimal(value, locale=babel_locale(lang), fraction_digits=decimals)
+
+
+def format_money(value: float | None, lang: str, currency: str | None, compact: bool = False) -> str:
+    """An amount in ``currency`` (ISO 4217) as the language writes it: ``CN¥1,234.50`` / ``NT$1.23M`` in
+    English, ``¥1,234.50`` / ``NT$123.46万`` in Chinese. ``currency`` None (unknown): the plain number,
+    no symbol. ``compact``: the short form of :func:`format_compact`."""
+    if _missing(value):
+        return MISSING
+    if not is_currency(currency):
+        return format_compact(value, lang) if compact else format_number(value, lang, 2)
+    locale = babel_locale(lang)
+    if not compact:
+        return babel.numbers.format_currency(value, currency, locale=locale)
+    if abs(value) < compact_from(lang):
+        decimals = min(_short_decimals(abs(value)), babel.numbers.get_currency_precision(currency))
+        return babel.numbers.format_currency(round(value, decimals), currency, format="¤" + _pattern(decimals).replace(".00", ".##"),
+                                             locale=locale, currency_digits=False)
+    return babel.numbers.format_compact_currency(value, currency, locale=locale, fraction_digits=2)
+
+
+def currency_symbol(currency: str | None, lang: str) -> str:
+    """The symbol the language writes for ``currency`` (``CN¥`` in English, ``¥`` in Chinese); "" when unknown."""
+    return babel.numbers.get_currency_symbol(currency, locale=babel_locale(lang)) if is_currency(currency) else ""
+
+
+def money_formatter(lang: str, currency: str | None) -> Callable[[float], str]:
+    """``value → text`` for money chart ticks: the compact amount (``¥2.5万``, ``CN¥25K``)."""
+    return lambda value: format_money(value, lang, currency, compact=True)
+
+
+def money_column_format(lang: str, currency: str | None) -> str:
+    """The printf format of a money column in ``st.column_config.NumberColumn`` (``"NT$%,.2f"``)."""
+    digits = babel.numbers.get_currency_precision(currency) if is_currency(currency) else 2
+    return currency_symbol(currency, lang).replace("%", "%%") + f"%,.{digits}f"
 
 
 def format_percent(value: float | None, lang: str, decimals: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value * 100:.{decimals}f}%"
+    """``0.1234`` → ``12.3%`` (``decimals`` places)."""
+    if _missing(value):
+        return MISSING
+    return babel.numbers.format_percent(value, format=_pattern(decimals) + "%", locale=babel_locale(lang))
 
 
 def format_date(value: date | datetime | None, lang: str) -> str:
+    """``Jan 5, 2024`` / ``2024年1月5日`` (CLDR medium date)."""
     if value is None:
-        return "–"
-    if lang == "zh":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return value.strftime("%b %-d, %Y")
+        return MISSING
+    return babel.dates.format_date(value, "medium", locale=babel_locale(lang))
 
 
 def date_input_format(lang: str) -> str:

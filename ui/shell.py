@@ -34,6 +34,7 @@ class Context:
     as_of: datetime           # analysis date (midnight; orders strictly before it count)
     start: date
     end: date
+    currency: str | None = None  # ISO 4217 code of every amount (ui.data.currency); None: plain numbers
 
 
 filtered = cached_dataset(apply_filters)
@@ -104,7 +105,8 @@ def sidebar() -> Context:
                                    follow_default=True)
     state.mark_frame()
     share_link(side)
-    return Context(in_window, history, spec, datetime.combine(as_of_day, datetime.min.time()), start, end)
+    return Context(in_window, history, spec, datetime.combine(as_of_day, datetime.min.time()), start, end,
+                   currency=data.currency())
 
 
 def share_link(container) -> None:

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import polars as pl
 import streamlit as st
 
-from crm_core.export import mask_contacts, to_csv_bytes, to_excel_bytes
-from ui import state
+from crm_core.export import mask_contacts, money_headers, to_csv_bytes, to_excel_bytes
+from ui import data, state
 from ui.cache import SHARED_FLAG
 from ui.state import t
 
@@ -140,12 +140,15 @@ def date_range(label: str, key: str, lowest: date, highest: date, *, container: 
     return lowest, highest
 
 
-def downloads(frame: pl.DataFrame, basename: str, key: str, *, container: Any = st) -> None:
+def downloads(frame: pl.DataFrame, basename: str, key: str, *, container: Any = st,
+              money: Sequence[str] = ()) -> None:
     """CSV (UTF-8 with BOM) and Excel buttons for ``frame``: formula-safe, phone and email masked.
 
+    The ``money`` columns carry the data's currency in their header (``Revenue (TWD)``): the amounts stay
+    plain numbers a spreadsheet can sum, and the unit travels with the file when it is forwarded.
     The files are built only when a button is clicked.
     """
-    safe = mask_contacts(frame)
+    safe = money_headers(mask_contacts(frame), money, data.currency())
     left, right = container.columns(2)
     left.download_button(t("app.download.csv"), data=lambda: to_csv_bytes(safe), file_name=f"{basename}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from crm_core.charts import PALETTE, themed
+from crm_core.charts import PALETTE, Money, money_texts, themed
 
 # One colour per risk tier (crm_core.churn.RISK_TIERS), Okabe–Ito: red-orange high, orange medium, green low.
 TIER_COLOURS = {"high": "#D55E00", "medium": "#E69F00", "low": "#009E73"}
@@ -120,20 +120,22 @@ def tier_share_bars(groups: Sequence[str], shares: Mapping[str, Sequence[float]]
 
 def capacity_chart(contacted: Sequence[int], saved: Sequence[float], capacity: int, saved_at_capacity: float, *,
                    title: str, x_title: str, y_title: str, line_name: str, marker_name: str, marker_text: str,
-                   currency: str = "¥") -> go.Figure:
-    """Expected revenue saved (y, money) against the number of customers contacted (x, highest value at
-    risk first), with the chosen capacity marked by a vertical line and a point."""
+                   money: Money | None = None) -> go.Figure:
+    """Expected revenue saved (y, money written by ``money``) against the number of customers contacted
+    (x, highest value at risk first), with the chosen capacity marked by a vertical line and a point."""
+    amounts = money_texts(saved, money)
     figure = go.Figure([
         go.Scatter(x=list(contacted), y=list(saved), name=line_name, mode="lines",
                    line={"color": PALETTE[0], "width": 3}, fill="tozeroy", fillcolor="rgba(0,114,178,0.08)",
-                   hovertemplate=f"{x_title}: %{{x:,}}<br>{y_title}: {currency}%{{y:,.0f}}<extra></extra>"),
+                   customdata=amounts,
+                   hovertemplate=f"{x_title}: %{{x:,}}<br>{y_title}: {'%{customdata}' if amounts else '%{y:,.0f}'}<extra></extra>"),
         go.Scatter(x=[capacity], y=[saved_at_capacity], name=marker_name, mode="markers+text",
                    marker={"color": PALETTE[5], "size": 13, "line": {"color": "white", "width": 2}},
                    text=[marker_text], textposition="middle right", cliponaxis=False,
                    hovertemplate=f"{marker_text}<extra></extra>"),
     ])
     figure.add_vline(x=capacity, line={"color": PALETTE[5], "width": 1.5, "dash": "dot"})
-    themed(figure, title, x_title, y_title, money_axis="y", currency=currency, height=400)
+    themed(figure, title, x_title, y_title, money_axis="y", money=money, height=400)
     figure.update_xaxes(showgrid=True, gridcolor="#eee", rangemode="tozero", tickformat=",d")
     figure.update_yaxes(rangemode="tozero")
     return figure

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import plotly.graph_objects as go
 
-from crm_core.charts import PALETTE, themed
+from crm_core.charts import PALETTE, Money, themed
 
 ORDER_COLOUR = PALETTE[0]
 REFUND_COLOUR = "#D55E00"
@@ -63,14 +63,16 @@ def timeline(dates: Sequence[datetime | date], kinds: Sequence[str], hover: Sequ
 
 
 def monthly_spend(months: Sequence[date], revenue: Sequence[float], *, title: str, y_title: str,
-                  hover: Sequence[str] | None = None, x_title: str | None = None) -> go.Figure:
-    """Net spend per calendar month on a date axis (months without orders stay visible as gaps)."""
+                  hover: Sequence[str] | None = None, x_title: str | None = None,
+                  money: Money | None = None) -> go.Figure:
+    """Net spend per calendar month on a date axis (months without orders stay visible as gaps); ``money``
+    writes the axis's amounts."""
     colours = [ORDER_COLOUR if value >= 0 else REFUND_COLOUR for value in revenue]
     figure = go.Figure(go.Bar(
         x=list(months), y=list(revenue), marker_color=colours, xperiod="M1", xperiodalignment="middle",
         hovertext=list(hover) if hover is not None else None,
         hovertemplate="%{hovertext}<extra></extra>" if hover is not None else None,
     ))
-    themed(figure, title, x_title, y_title, height=300, money_axis="y")
+    themed(figure, title, x_title, y_title, height=300, money_axis="y", money=money)
     figure.update_xaxes(tickformat="%Y-%m")
     return figure

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from crm_core.charts import PALETTE, SEQUENTIAL, themed
+from crm_core.charts import PALETTE, SEQUENTIAL, Money, money_ticks, themed
 
 # One colour per stage key (crm_core.lifecycle.STAGES, plus "none" for not-yet-customers), Okabe–Ito based:
 # blues and green for the customers buying now, orange for overdue, purple and red for those gone quiet.
@@ -28,15 +28,16 @@ def _faded(hex_colour: str, alpha: float = 0.35) -> str:
 
 
 def stage_bars(labels: Sequence[str], values: Sequence[float], colours: Sequence[str], *, title: str,
-               value_title: str, texts: Sequence[str], hover: Sequence[str], money: bool = False,
+               value_title: str, texts: Sequence[str], hover: Sequence[str], money: Money | None = None,
                height: int | None = None) -> go.Figure:
-    """One horizontal bar per stage (first label on top), coloured per stage, ``texts`` printed beside."""
+    """One horizontal bar per stage (first label on top), coloured per stage, ``texts`` printed beside;
+    ``money``: the values are amounts, written on the axis by this formatter."""
     figure = go.Figure(go.Bar(
         y=list(labels), x=list(values), orientation="h", marker_color=list(colours), text=list(texts),
         textposition="outside", cliponaxis=False, customdata=list(hover),
         hovertemplate="%{customdata}<extra></extra>",
     ))
-    themed(figure, title, value_title, None, money_axis="x" if money else None,
+    themed(figure, title, value_title, None, money_axis="x" if money else None, money=money,
            height=height or max(280, 70 + 36 * len(labels)))
     top = max([v for v in values if v is not None] + [0.0])
     figure.update_xaxes(range=[0, top * 1.25 if top > 0 else 1], showgrid=True, gridcolor="#eee",
@@ -94,21 +95,26 @@ def stage_sankey(sources: Sequence[str], targets: Sequence[str], values: Sequenc
 def cohort_heatmap(z: Sequence[Sequence[float | None]], text: Sequence[Sequence[str]], hover: Sequence[Sequence[str]],
                    incomplete: Sequence[Sequence[bool]], x_labels: Sequence[str], y_labels: Sequence[str], *,
                    title: str, x_title: str, y_title: str, colorbar_title: str, percent: bool = False,
-                   money: bool = False, zmax: float | None = None, currency: str = "¥") -> go.Figure:
+                   money: Money | None = None, zmax: float | None = None) -> go.Figure:
     """Cohorts (rows, oldest on top) × periods since the first order (columns).
 
     ``incomplete[i][j]`` cells (the period had not ended on the analysis date) get a dashed outline; the
     page also marks them in ``text`` and ``hover``. ``zmax`` caps the colour scale (period 0 is 100 % or the
     cohort size by definition, so the page caps at the later periods' maximum to keep them readable).
+    ``money``: the cells are amounts, written on the colour bar by this formatter.
     """
+    if percent:
+        scale = {"tickformat": ".0%"}
+    elif money is not None:
+        scale = money_ticks([v for row in z for v in row if v is not None and (zmax is None or v <= zmax)], money)
+    else:
+        scale = {"tickformat": ",d"}
     figure = go.Figure(go.Heatmap(
         z=[list(row) for row in z], x=list(x_labels), y=list(y_labels), colorscale=SEQUENTIAL, zmin=0, zmax=zmax,
         text=[list(row) for row in text], texttemplate="%{text}", textfont={"size": 10},
         customdata=[list(row) for row in hover], hovertemplate="%{customdata}<extra></extra>",
         xgap=1, ygap=1, hoverongaps=False,
-        colorbar={"title": {"text": colorbar_title, "side": "right"}, "thickness": 12,
-                  "tickformat": ".0%" if percent else ("~s" if money else ",d"),
-                  "tickprefix": currency if money and not percent else None},
+        colorbar={"title": {"text": colorbar_title, "side": "right"}, "thickness": 12, **scale},
     ))
     for row, flags in enumerate(incomplete):
         for column, flag in enumerate(flags):
@@ -123,23 +129,24 @@ def cohort_heatmap(z: Sequence[Sequence[float | None]], text: Sequence[Sequence[
 
 
 def value_histogram(values: Sequence[float], *, title: str, x_title: str, y_title: str, hover_template: str,
-                    cap: float | None = None, bins: int = 40, currency: str = "¥") -> go.Figure:
+                    cap: float | None = None, bins: int = 40, money: Money | None = None) -> go.Figure:
     """Customers per band of predicted value. Values above ``cap`` fall into the last band (long tails
     would otherwise squeeze every other bar into one). ``hover_template`` receives ``{low}``, ``{high}``
-    (money) and ``{customers}``."""
+    (amounts, written by ``money``; plain numbers without it) and ``{customers}``."""
     data = np.asarray(list(values), dtype=float)
     data = data[np.isfinite(data)]
     if data.size == 0:
         return themed(go.Figure(), title, x_title, y_title)
     top = float(cap) if cap is not None and cap > data.min() else float(data.max())
     counts, edges = np.histogram(np.clip(data, None, top), bins=bins, range=(min(0.0, float(data.min())), top or 1.0))
-    hover = [hover_template.format(low=f"{currency}{low:,.0f}", high=f"{currency}{high:,.0f}", customers=f"{n:,}")
+    amount = money or (lambda value: f"{value:,.0f}")
+    hover = [hover_template.format(low=amount(low), high=amount(high), customers=f"{n:,}")
              for low, high, n in zip(edges[:-1], edges[1:], counts)]
     figure = go.Figure(go.Bar(
         x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges) * 0.95, marker_color=PALETTE[0],
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     ))
-    themed(figure, title, x_title, y_title, money_axis="x", currency=currency)
+    themed(figure, title, x_title, y_title, money_axis="x", money=money)
     figure.update_yaxes(rangemode="tozero")
     return figure
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from crm_core.charts import PALETTE, themed
+from crm_core.charts import PALETTE, Money, money_texts, money_ticks, themed
 
 # Best segment first, worst last: greens and blues for the customers to keep, warm colours for those
 # slipping away, greys for the lost. Keys outside a preset's list ("other", "none") get the greys at the end.
@@ -139,21 +139,22 @@ def silhouette_bars(ks: Sequence[int], scores: Sequence[float], chosen: int | No
 
 def cluster_scatter(x: Sequence[float], y: Sequence[float], groups: Sequence[int], names: Mapping[int, str],
                     ids: Sequence[str], extra: Sequence[float], *, title: str, x_title: str, y_title: str,
-                    extra_title: str, log_x: bool = False, log_y: bool = True, currency: str = "¥",
+                    extra_title: str, log_x: bool = False, log_y: bool = True, money: Money | None = None,
                     height: int = 500) -> go.Figure:
     """Customers as points coloured by cluster (legend: ``names[cluster]``), one WebGL trace per cluster.
 
-    The hover names the customer (``ids``) and shows x, y (money) and ``extra`` (e.g. orders).
+    The hover names the customer (``ids``) and shows x, y (money, written by ``money``) and ``extra`` (e.g. orders).
     """
     figure = go.Figure()
     xs, ys, gs, labels, extras = (np.asarray(values) for values in (x, y, groups, ids, extra))
-    template = ("<b>%{text}</b><br>" + x_title + ": %{x:,}<br>" + y_title + ": " + currency + "%{y:,.0f}<br>"
-                + extra_title + ": %{customdata:,}<extra></extra>")
+    amounts = np.asarray(money_texts(ys.tolist(), money) or [""] * len(ys), dtype=object)
+    template = ("<b>%{text}</b><br>" + x_title + ": %{x:,}<br>" + y_title + ": "
+                + ("%{customdata[1]}" if money else "%{y:,.0f}") + "<br>" + extra_title + ": %{customdata[0]:,}<extra></extra>")
     for colour_index, cluster in enumerate(sorted(set(gs.tolist()))):
         picks = gs == cluster
         figure.add_trace(go.Scattergl(
             x=xs[picks], y=ys[picks], mode="markers", name=names.get(cluster, str(cluster)), text=labels[picks],
-            customdata=extras[picks], hovertemplate=template,
+            customdata=np.column_stack([extras[picks].astype(object), amounts[picks]]), hovertemplate=template,
             marker={"size": 5, "opacity": 0.6, "color": CLUSTER_COLOURS[colour_index % len(CLUSTER_COLOURS)]},
         ))
     themed(figure, title, x_title, y_title, height=height)
@@ -161,21 +162,24 @@ def cluster_scatter(x: Sequence[float], y: Sequence[float], groups: Sequence[int
     if log_x:
         figure.update_xaxes(type="log")
     if log_y:
-        figure.update_yaxes(type="log", tickprefix=currency, dtick=1, tickformat="~s")
+        figure.update_yaxes(type="log", **(money_ticks(ys.tolist(), money, log=True) if money else {"dtick": 1, "tickformat": "~s"}))
+    elif money:
+        figure.update_yaxes(**money_ticks(ys.tolist(), money))
     return figure
 
 
 def movement_heatmap(z: Sequence[Sequence[float]], cell_text: Sequence[Sequence[str]], hover: Sequence[Sequence[str]],
                      from_labels: Sequence[str], to_labels: Sequence[str], *, title: str, x_title: str, y_title: str,
-                     colorbar_title: str, money: bool = False) -> go.Figure:
-    """From-segment (rows, first on top) × to-segment (columns) matrix; empty cells carry ``None``."""
+                     colorbar_title: str, money: Money | None = None) -> go.Figure:
+    """From-segment (rows, first on top) × to-segment (columns) matrix; empty cells carry ``None``; ``money``:
+    the cells are amounts, written on the colour bar by this formatter."""
     figure = go.Figure(go.Heatmap(
         z=[list(row) for row in z], x=list(to_labels), y=list(from_labels), colorscale=SOFT_BLUES,
         text=[list(row) for row in cell_text], texttemplate="%{text}", textfont={"color": "#1a1a1a"},
         customdata=[list(row) for row in hover],
         hovertemplate="%{customdata}<extra></extra>", xgap=1, ygap=1, hoverongaps=False,
         colorbar={"title": {"text": colorbar_title, "side": "right"}, "thickness": 12,
-                  "tickprefix": "¥" if money else None, "tickformat": "~s" if money else None},
+                  **(money_ticks([v for row in z for v in row if v is not None], money) if money else {})},
     ))
     themed(figure, title, x_title, y_title, height=max(420, 200 + 34 * len(from_labels)))
     figure.update_yaxes(autorange="reversed", type="category", gridcolor="rgba(0,0,0,0)")

@@ -35,13 +35,19 @@ def fresh_caches() -> None:
     st.cache_resource.clear()
 
 
-def app(query: dict | None = None, locale: str = "en-US", page: str | None = None, clear: bool = True) -> AppTest:
-    """The app after its first run (optionally opened with ``query`` parameters and on ``page``)."""
-    if clear:
+def app(query: dict | None = None, locale: str = "en-US", page: str | None = None, clear: bool = True,
+        dataset=None) -> AppTest:
+    """The app after its first run (optionally opened with ``query`` parameters and on ``page``). With
+    ``dataset``, on that data as an unsaved upload (what "Use this data" on the Data page leaves in the session)."""
+    if clear or dataset is not None:
         fresh_caches()
     os.chdir(ROOT)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.context = {"locale": locale}
+    if dataset is not None:
+        at.session_state["dataset"] = dataset
+        at.session_state["dataset_label"] = dataset.name or "upload"
+        at.session_state["dataset_shared"] = False
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()
@@ -79,3 +85,8 @@ TINY_ORDERS = (
     "K002,2024/1/20,500\n"
     "K003,2024/3/15,800\n"
 ).encode("gbk")
+
+
+def app_with(dataset, query: dict | None = None, locale: str = "en-US", page: str | None = None) -> AppTest:
+    """The app on ``dataset`` as an unsaved upload (see :func:`app`)."""
+    return app(query=query, locale=locale, page=page, dataset=dataset)

@@ -123,7 +123,7 @@ def test_360_of_a_customer_with_a_rich_history(picks):
         assert label in labels, label
     assert len(at.get("plotly_chart")) == 2  # timeline and monthly spend
     tables = {tuple(d.value.columns): d.value for d in at.dataframe}
-    products = re.findall(r"^\*\*(\d)\. .+\*\* · likelihood \d+% · expected value ¥", page, re.MULTILINE)
+    products = re.findall(r"^\*\*(\d)\. .+\*\* · likelihood \d+% · expected value CN¥", page, re.MULTILINE)
     assert products == ["1", "2", "3", "4", "5"], page
     assert "cross_sell.reason" not in page and ("Bought " in page or "Popular" in page)  # sentences, not keys
     events = next(frame for columns, frame in tables.items() if "Details" in columns)

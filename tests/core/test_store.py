@@ -71,3 +71,29 @@ def test_list_rename_delete(tmp_path):
     assert [i.name for i in store.list_saved(tmp_path)] == ["renamed"]
     with pytest.raises(store.StoreError):
         store.delete(tmp_path, second)
+
+
+def test_currency_is_stored_with_the_dataset(tmp_path):
+    lines = dataset().transactions
+    dataset_id = store.save(Dataset(lines, currency="TWD"), tmp_path, "台北", created=datetime(2026, 1, 1))
+    assert json.loads((tmp_path / dataset_id / "meta.json").read_text("utf-8"))["currency"] == "TWD"
+    loaded, _ = store.load(tmp_path, dataset_id)
+    assert loaded.currency == "TWD"
+    store.set_currency(tmp_path, dataset_id, "USD")
+    assert store.load(tmp_path, dataset_id)[0].currency == "USD"
+    with pytest.raises(ValueError):
+        store.set_currency(tmp_path, dataset_id, "dollars")
+    unknown = store.save(Dataset(lines), tmp_path, "no currency", created=datetime(2026, 1, 1))
+    assert store.load(tmp_path, unknown)[0].currency is None
+
+
+def test_meta_written_before_currency_was_stored_opens_without_one(tmp_path):
+    dataset_id = store.save(Dataset(dataset().transactions, currency="CNY"), tmp_path, "old", created=datetime(2026, 1, 1))
+    meta_path = tmp_path / dataset_id / "meta.json"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    del meta["currency"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    assert store.load(tmp_path, dataset_id)[0].currency is None
+    meta["currency"] = "../../etc"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    assert store.load(tmp_path, dataset_id)[0].currency is None
