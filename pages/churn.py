@@ -202,6 +202,7 @@ with st.spinner(t("churn.page.training") if checked.ok else t("churn.page.scorin
     model = churn_model(ctx.dataset, ctx.as_of, horizon)
 
 if view.height == 0:
+    base.caption(ctx)  # says how many were left out for having only refunds
     st.info(t("churn.page.no_customers", as_of=format_date(ctx.as_of, language)), icon=":material/event_busy:")
     with notices:
         shell.show_notices()

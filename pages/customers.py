@@ -161,7 +161,7 @@ with st.container(border=True):
     query = widgets.text_input(t("customers.page.search"), "cu_q", container=top[0],
                                placeholder=t("customers.page.search_placeholder"), help=t("customers.page.search_help"))
     value_range = None
-    if amounts:  # the value filter is a revenue range
+    if amounts and table["revenue"].drop_nulls().len():  # the value filter is a revenue range
         low, high = floor(float(table["revenue"].min())), ceil(float(table["revenue"].max()))
         if high > low:
             chosen_range = widgets.slider(t("customers.page.value_range"), low, high, "cu_value", (low, high),

@@ -192,6 +192,7 @@ shell.require_orders(ctx)
 
 known = buyers(ctx.dataset, ctx.as_of)
 if known.height == 0:
+    base.caption(ctx)  # says how many were left out for having only refunds
     st.info(t("lifecycle.page.no_customers", as_of=format_date(ctx.as_of, language)), icon=":material/event_busy:")
     with notices:
         shell.show_notices()

@@ -255,6 +255,7 @@ shell.require_orders(ctx)
 
 people_now = summary(ctx.dataset, ctx.as_of)
 if people_now.height == 0:
+    base.caption(ctx)  # says how many were left out for having only refunds
     st.info(t("segmentation.page.no_customers", as_of=format_date(ctx.as_of, language)), icon=":material/event_busy:")
     st.stop()
 
