@@ -78,6 +78,18 @@ def _off_one(a: float, step: float = 1e-7) -> float:
     return a if abs(a - 1.0) > step else 1.0 + step
 
 
+def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """ln ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1, where ₂F₁ ≥ 1. Euler's transformation
+    ₂F₁(a, b; c; z) = (1−z)^(c−a−b) ₂F₁(c−a, c−b; c; z) where the direct series overflows (large x, z near 1)."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_hyp = np.log(hyp2f1(a, b, c, z))
+        bad = ~np.isfinite(log_hyp)
+        if bad.any():
+            a_, b_, c_, z_ = (v[bad] for v in (a, b, c, z))
+            log_hyp[bad] = np.log(hyp2f1(c_ - a_, c_ - b_, c_, z_)) + (c_ - a_ - b_) * np.log1p(-z_)
+    return log_hyp
+
+
 def _dot(left: np.ndarray, right: np.ndarray) -> float:
     """Inner product without BLAS: BLAS threads thrash on a busy 2-core server inside the optimiser loop."""
     return float(np.einsum("i,i->", left, right))
@@ -242,36 +254,56 @@ class BetaGeo:
         p = self.params_
         return p["r"], p["alpha"], p["a"], p["b"]
 
-    def _growth(self, t: np.ndarray, x: np.ndarray, age: np.ndarray, a: float) -> np.ndarray:
-        """₂F₁(r+x, b+x; a+b+x−1; z) · ((α+T)/(α+T+t))^(r+x) with z = t/(α+T+t): the part of eq. 10 that
-        needs the hypergeometric function. It depends on (t, x, T) only; when ``t`` is one value or a
-        column of horizons and x, T are per customer along the last axis, it is evaluated once per
-        distinct (x, T) pair (100k customers had 12.7k distinct pairs in a test) and spread back."""
+    def _shortfall(self, t: np.ndarray, x: np.ndarray, age: np.ndarray, a: float) -> np.ndarray:
+        """c·[1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; c; z)] with c = a+b+x−1 and z = t/(α+T+t): the
+        part of eq. 10 that needs the hypergeometric function (eq. 10 = this / (a−1) / (1 + odds of death)).
+        It depends on (t, x, T) only; when ``t`` is one value or a column of horizons and x, T are per
+        customer along the last axis, it is evaluated once per distinct (x, T) pair (100k customers had
+        12.7k distinct pairs in a test) and spread back."""
         x_c, age_c = np.broadcast_arrays(x, age)
         n = x_c.shape[-1] if x_c.ndim else 1
         per_customer = x_c.size == n and (t.ndim == 0 or t.shape[-1] == 1)
         if not per_customer or n < 256:
-            return self._growth_direct(t, x, age, a)
+            return self._shortfall_direct(t, x, age, a)
         x_u, x_i = np.unique(x_c.ravel(), return_inverse=True)
         age_u, age_i = np.unique(age_c.ravel(), return_inverse=True)
         pairs, back = np.unique(x_i.ravel() * len(age_u) + age_i.ravel(), return_inverse=True)
-        distinct = self._growth_direct(t, x_u[pairs // len(age_u)], age_u[pairs % len(age_u)], a)
+        distinct = self._shortfall_direct(t, x_u[pairs // len(age_u)], age_u[pairs % len(age_u)], a)
         shape = np.broadcast_shapes(t.shape, x.shape, age.shape)
         return np.broadcast_to(distinct[..., back.ravel()], shape)
 
-    def _growth_direct(self, t: np.ndarray, x: np.ndarray, age: np.ndarray, a: float) -> np.ndarray:
+    def _shortfall_direct(self, t: np.ndarray, x: np.ndarray, age: np.ndarray, a: float) -> np.ndarray:
+        """See :meth:`_shortfall`. ₂F₁ is only ever evaluated with positive parameters, where it is ≥ 1 and
+        its logarithm exists (:func:`_log_hyp2f1`):
+
+        * c > 0 (every customer with x ≥ 1, and x = 0 when a + b > 1): directly.
+        * c ≤ 0 (x = 0 and a + b ≤ 1; c > −1 always): ₂F₁(·; c; z) can be negative there and has a pole at
+          c = 0, but c·₂F₁ is finite. Gauss's contiguous relation (DLMF 15.5.18, with c → c+1) gives
+          c·F(c) = {[c − (2c+1−A−B)·z]·F(c+1) + (c+1−A)(c+1−B)/(c+1)·z·F(c+2)} / (1−z)
+          with A = r+x, B = b+x, whose hypergeometric functions have third parameters c+1, c+2 > 0.
+        """
         r, alpha, _, b = self._check_fitted()
         hyp_a, hyp_b, hyp_c = r + x, b + x, a + b + x - 1.0
         z = t / (alpha + age + t)
-        hyp_a, hyp_b, hyp_c, z = np.broadcast_arrays(hyp_a, hyp_b, hyp_c, z)
+        log_q = np.log((alpha + age) / (alpha + age + t))  # ln(1 − z)
+        hyp_a, hyp_b, hyp_c, z, log_q = (np.atleast_1d(v)
+                                         for v in np.broadcast_arrays(hyp_a, hyp_b, hyp_c, z, log_q))
+        out = np.full(z.shape, np.nan)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            log_hyp = np.atleast_1d(np.log(hyp2f1(hyp_a, hyp_b, hyp_c, z)))
-            bad = ~np.isfinite(log_hyp)
-            if bad.any():  # Euler's transformation where the direct series overflows (large x, z near 1)
-                a_, b_, c_, z_ = (np.atleast_1d(v)[bad] for v in (hyp_a, hyp_b, hyp_c, z))
-                log_hyp[bad] = np.log(hyp2f1(c_ - a_, c_ - b_, c_, z_)) + (c_ - a_ - b_) * np.log1p(-z_)
-            growth = np.exp(log_hyp.reshape(z.shape) + (r + x) * np.log((alpha + age) / (alpha + age + t)))
-        return growth
+            pos = hyp_c > 0
+            if pos.any():
+                A, B, c, zz, lq = (v[pos] for v in (hyp_a, hyp_b, hyp_c, z, log_q))
+                out[pos] = c * (1.0 - np.exp(_log_hyp2f1(A, B, c, zz) + A * lq))
+            low = hyp_c <= 0
+            if low.any():
+                A, B, c, zz, lq = (v[low] for v in (hyp_a, hyp_b, hyp_c, z, log_q))
+                # q^A · c·F(c) = q^(A−1) · {…}: both terms carry the factor q^(A−1) inside the exponent
+                first = ((c - (2.0 * c + 1.0 - A - B) * zz)
+                         * np.exp(_log_hyp2f1(A, B, c + 1.0, zz) + (A - 1.0) * lq))
+                second = ((c + 1.0 - A) * (c + 1.0 - B) / (c + 1.0) * zz
+                          * np.exp(_log_hyp2f1(A, B, c + 2.0, zz) + (A - 1.0) * lq))
+                out[low] = c - (first + second)
+        return out.reshape(np.broadcast_shapes(t.shape, np.shape(x), np.shape(age)))
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
                            T: ArrayLike) -> np.ndarray:
@@ -280,24 +312,26 @@ class BetaGeo:
         E = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
             / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)).
 
+        Finite for every a, b, r, α > 0, including a + b ≤ 1, where the third parameter of ₂F₁ is ≤ 0
+        for customers without repeats (see :meth:`_shortfall_direct`).
         Arrays broadcast (e.g. ``t`` of shape (k, 1) against customers of shape (n,)).
         """
         r, alpha, a, b = self._check_fitted()
         a = _off_one(a)
         t, x, t_x, age = (_float_array(v) for v in (t, frequency, recency, T))
-        numerator = (a + b + x - 1.0) / (a - 1.0) * (1.0 - self._growth(t, x, age, a))
+        numerator = self._shortfall(t, x, age, a) / (a - 1.0)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             odds_dead = np.where(x > 0, a / np.where(x > 0, b + x - 1.0, 1.0)
                                  * ((alpha + age) / (alpha + t_x)) ** (r + x), 0.0)
         return numerator / (1.0 + odds_dead)
 
     def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
-        """E[X(t)]: expected repeat purchases in (0, t] of a customer just acquired, FHL 2005a eq. 9."""
-        r, alpha, a, b = self._check_fitted()
+        """E[X(t)]: expected repeat purchases in (0, t] of a customer just acquired, FHL 2005a eq. 9
+        (eq. 10 with x = t_x = T = 0, so computed by the same code, finite for a + b ≤ 1 too)."""
+        _, _, a, _ = self._check_fitted()
         a = _off_one(a)
         t = _float_array(t)
-        hyp = hyp2f1(r, b, a + b - 1.0, t / (alpha + t))
-        return (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + t)) ** r * hyp)
+        return self._shortfall(t, np.zeros(()), np.zeros(()), a) / (a - 1.0)
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """P(alive | x, t_x, T) (Hardie, note 021); 1 when x = 0, since BG/NBD drop-out follows a purchase."""

@@ -173,6 +173,129 @@ def test_expected_purchases_handles_heavy_buyers():
     assert np.all(np.isfinite(values)) and values[2] > values[1] > values[0]
 
 
+# Issue 14: a + b < 1 puts the third parameter a+b+x−1 of ₂F₁ in eq. 10 below 0 for customers without repeats
+ISSUE_14 = {"r": 0.5156, "alpha": 5.6051, "a": 0.0056, "b": 0.3354}
+CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+def posterior_integral(t, x, t_x, T, r, alpha, a, b) -> float:
+    """E[Y(t) | x, t_x, T] from the posterior, without ₂F₁: given alive at T, λ ~ Gamma(r+x, α+T) and
+    p ~ Beta(a, b+x) independently, and E[Y(t) | λ, p] = (1 − e^(−λpt))/p (FHL 2005a eq. 7). Integrating λ
+    gives (1 − (1 + p·t/(α+T))^(−(r+x)))/p; the Beta density's endpoint singularities go to QUADPACK's
+    algebraic weight. Times P(alive) = 1 / (1 + δ(x>0)·a/(b+x−1)·((α+T)/(α+t_x))^(r+x))."""
+    from scipy.integrate import quad
+    from scipy.special import betaln
+    s, u = r + x, t / (alpha + T)
+    value, _ = quad(lambda p: -math.expm1(-s * math.log1p(p * u)) / p if p > 0 else s * u, 0.0, 1.0,
+                    weight="alg", wvar=(a - 1.0, b + x - 1.0), epsabs=1e-14, epsrel=1e-12, limit=200)
+    odds_dead = a / (b + x - 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x) if x > 0 else 0.0
+    return value / math.exp(betaln(a, b + x)) / (1.0 + odds_dead)
+
+
+def eq10_direct(t, x, t_x, T, r, alpha, a, b):
+    """Eq. 10 written out with scipy's hyp2f1 (valid when a+b+x−1 > 0): the formula before issue 14."""
+    from scipy.special import hyp2f1
+    c, z = a + b + x - 1.0, t / (alpha + T + t)
+    odds_dead = np.where(x > 0, a / (b + np.maximum(x, 1) - 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    return (c / (a - 1.0) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, c, z))
+            / (1.0 + odds_dead))
+
+
+def test_expected_purchases_published_example_with_a_plus_b_below_one():
+    # issue 14: r=0.5156, α=5.6051, a=0.0056, b=0.3354; E[Y(13) | x=0, t_x=0, T=3] = 0.771 (was NaN)
+    model = fixed_betageo(**ISSUE_14)
+    value = model.expected_purchases(13.0, 0, 0.0, 3.0)[()]
+    assert round(value, 3) == 0.771
+    assert value == pytest.approx(posterior_integral(13.0, 0, 0.0, 3.0, **ISSUE_14), rel=1e-9)
+    # Monte Carlo of the BG/NBD story itself, no formula: draw λ ~ Gamma(r, α), p ~ Beta(a, b); keep the
+    # customers without a repeat purchase in (0, 3] (still alive: dropping out follows a purchase); from 3 on
+    # they buy at rate λ until the K-th purchase, K ~ Geometric(p), so Y(13) = min(Poisson(13λ), K)
+    rng = np.random.default_rng(14)
+    n = 2_000_000
+    lam = rng.gamma(ISSUE_14["r"], 1.0 / ISSUE_14["alpha"], n)
+    p = rng.beta(ISSUE_14["a"], ISSUE_14["b"], n)
+    kept = rng.poisson(3.0 * lam) == 0
+    lam, p = lam[kept], p[kept]
+    u = 1.0 - rng.random(lam.size)  # (0, 1]
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # p ≈ 0: K = ∞
+        k = np.where(p > 0, np.floor(np.log(u) / np.log1p(-p)) + 1.0, np.inf)  # P(K > k) = (1 − p)^k
+    y = np.minimum(rng.poisson(13.0 * lam), k)
+    mean, se = y.mean(), y.std() / math.sqrt(y.size)
+    assert se < 0.002  # precise enough to tell 0.771 from the new-customer value 1.18 or from 0
+    assert abs(mean - value) < 4 * se
+
+
+@pytest.mark.parametrize("a, b", [(0.0056, 0.3354), (0.3, 0.7), (0.5, 0.5 - 1e-9), (0.5, 0.5 + 1e-9),
+                                  (0.9, 0.05), (1e-4, 1e-4)])
+@pytest.mark.parametrize("t, T", [(0.5, 0.0), (13.0, 3.0), (52.0, 52.0), (365.0, 1.0), (5000.0, 10.0)])
+def test_expected_purchases_without_repeats_for_a_plus_b_at_or_below_one(a, b, t, T):
+    # third parameter of ₂F₁ from −0.9998 through 0 (a + b = 1, the pole of ₂F₁ that c·₂F₁ removes): finite,
+    # positive and equal to the posterior integral; eq. 9 is the same computation at T = 0
+    params = {"r": 0.7, "alpha": 3.7, "a": a, "b": b}
+    model = fixed_betageo(**params)
+    value = model.expected_purchases(t, 0, 0.0, T)[()]
+    assert value > 0
+    assert value == pytest.approx(posterior_integral(t, 0, 0.0, T, **params), rel=1e-8)
+    if T == 0.0:
+        assert model.expected_purchases_new(t)[()] == pytest.approx(value, rel=1e-12)
+
+
+def test_expected_purchases_new_is_finite_when_a_plus_b_is_one():
+    # eq. 9's ₂F₁(r, b; a+b−1; z) has its pole at a + b = 1; the expectation itself is smooth there
+    at_one, beside = fixed_betageo(a=0.4, b=0.6), fixed_betageo(a=0.4, b=0.6 + 1e-6)
+    t = np.array([1.0, 10.0, 100.0])
+    assert np.isfinite(at_one.expected_purchases_new(t)).all()
+    assert at_one.expected_purchases_new(t) == pytest.approx(beside.expected_purchases_new(t), rel=1e-5)
+    assert at_one.expected_purchases_new(t) == pytest.approx(
+        [posterior_integral(v, 0, 0.0, 0.0, r=0.243, alpha=4.414, a=0.4, b=0.6) for v in t], rel=1e-8)
+
+
+def test_expected_purchases_with_repeats_match_the_posterior_integral():
+    for params in (ISSUE_14, CDNOW):
+        model = fixed_betageo(**params)
+        for x, t_x, T, t in [(1, 2.0, 10.0, 13.0), (2, 30.43, 38.86, 39.0), (7, 20.0, 52.0, 52.0)]:
+            assert model.expected_purchases(t, x, t_x, T)[()] == pytest.approx(
+                posterior_integral(t, x, t_x, T, **params), rel=1e-8)
+
+
+def test_expected_purchases_unchanged_for_ordinary_parameters():
+    # CDNOW estimates (a + b > 1): the same numbers as eq. 10 evaluated directly, per customer and through
+    # the distinct-(x, T) path taken from 256 customers on, for one horizon and for a column of horizons
+    rows = [(x, f * T, T) for x in (0, 1, 2, 5, 20, 100) for T in (0.0, 1.0, 10.0, 38.86, 78.0)
+            for f in ((0.0,) if x == 0 else (0.1, 0.5, 1.0))]
+    x, t_x, T = (np.tile(np.array(v, dtype=float), 10) for v in zip(*rows))
+    assert x.size >= 256
+    model = fixed_betageo(**CDNOW)
+    for t in (0.5, 1.0, 13.0, 52.0, 200.0):
+        expected = eq10_direct(t, x, t_x, T, **CDNOW)
+        assert np.isfinite(expected).all()
+        np.testing.assert_allclose(model.expected_purchases(t, x, t_x, T), expected, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(model.expected_purchases(t, x[:20], t_x[:20], T[:20]), expected[:20],
+                                   rtol=1e-9, atol=0)
+    horizons = np.array([0.5, 13.0, 52.0])[:, None]
+    np.testing.assert_allclose(model.expected_purchases(horizons, x, t_x, T),
+                               eq10_direct(horizons, x, t_x, T, **CDNOW), rtol=1e-9, atol=0)
+
+
+def test_real_ta_feng_fit_has_no_missing_expected_orders():
+    # the Ta-Feng fixture fits a + b < 1: its 62 customers without repeats used to get NaN ("–" on Lifecycle)
+    from pathlib import Path
+    from crm_core.io import read_table
+    result = clv.predict(read_table(Path(__file__).parents[1] / "data" / "real" / "ta_feng_gb18030.csv").df)
+    p = result.betageo.params_
+    assert p["a"] + p["b"] < 1
+    table = result.table
+    no_repeats = table.filter(pl.col("frequency") == 0)
+    assert no_repeats.height == 62
+    for name in ("expected_orders_next_365_days", "expected_orders_next_90_days", "predicted_value_365_days"):
+        values = table[name]
+        assert values.null_count() == 0 and not values.is_nan().any() and (values > 0).all()
+    # spot check one customer without repeats against the posterior integral (time unit: weeks)
+    row = no_repeats.row(0, named=True)
+    assert row["expected_orders_next_90_days"] == pytest.approx(
+        posterior_integral(90 / 7, 0, 0.0, row["T"], **p), rel=1e-8)
+
+
 def test_betageo_recovers_simulated_parameters():
     truth = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 3.0}
     x, t_x, T = simulate_bgnbd(6000, **truth, T=52.0, seed=3)
