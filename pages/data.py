@@ -109,6 +109,13 @@ def edit_mapping(kind: str, headers: list[str], detected: dict[str, str], file_k
         st.rerun()
 
 
+def currency_name(code: str, language: str) -> str:
+    """``TWD · 新台币`` / ``TWD · New Taiwan Dollar`` (Babel's name), or "no currency"."""
+    if code == NO_CURRENCY:
+        return translate(language, "data.currency.none")
+    return f"{code} · {get_currency_name(code, locale='zh_CN' if language == 'zh' else 'en_US')}"
+
+
 def currency_picker(detected: str | None, file_key: str) -> str | None:
     """The currency of the amounts: what the file's signs said, else the user's choice (none: plain numbers)."""
     language = lang()
@@ -118,8 +125,7 @@ def currency_picker(detected: str | None, file_key: str) -> str | None:
         st.session_state[key] = detected if detected in CURRENCIES else NO_CURRENCY
     chosen = st.selectbox(
         t("data.currency.label"), options, key=key,
-        format_func=lambda code: translate(language, "data.currency.none") if code == NO_CURRENCY else
-        f"{code} · {get_currency_name(code, locale='zh_CN' if language == 'zh' else 'en_US')}",
+        format_func=lambda code: currency_name(code, language),
         help=t("data.currency.detected", code=detected) if detected else t("data.currency.not_detected"))
     return chosen or None
 
@@ -240,6 +246,13 @@ flash = st.session_state.pop("_data_flash", None)
 if flash:
     st.success(t(flash[0], **flash[1]), icon=":material/check_circle:")
 st.caption(t("data.current", name=data.label(), lines=format_number(data.current().transactions.height, language)))
+in_use = data.currency()
+choices = [NO_CURRENCY] + list(CURRENCIES) + ([in_use] if in_use and in_use not in CURRENCIES else [])
+currency_key = f"data_currency_{st.session_state.get('dataset_id') or data.current().fingerprint[:12]}"
+st.selectbox(t("data.currency.in_use"), choices, index=choices.index(in_use or NO_CURRENCY), key=currency_key,
+             format_func=lambda code: currency_name(code, language),
+             help=t("data.currency.in_use_saved") if st.session_state.get("dataset_id") else t("data.currency.in_use_help"),
+             on_change=lambda: data.change_currency(st.session_state[currency_key] or None))
 
 tabs = st.tabs([t("data.tab.upload"), t("data.tab.saved")])
 with tabs[0]:

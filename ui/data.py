@@ -9,6 +9,7 @@ Session state keys (all written here):
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,21 @@ def set_currency(code: str | None) -> None:
         st.session_state[_CURRENCY] = code
     else:
         st.session_state.pop(_CURRENCY, None)
+
+
+def change_currency(code: str | None) -> None:
+    """The data in use is in ``code`` (None: unknown, plain numbers). A saved dataset keeps it for everyone
+    who opens it; an upload keeps it with the data in this session; the sample, in this session's link."""
+    dataset = st.session_state.get("dataset")
+    if dataset is None:
+        set_currency(code)
+        return
+    dataset_id = st.session_state.get("dataset_id")
+    if dataset_id:
+        store.set_currency(data_dir(), dataset_id, code)
+        _saved.clear()  # the next open reads the new meta.json
+    st.session_state["dataset"] = dataclasses.replace(dataset, currency=code)
+    st.session_state.pop(_CURRENCY, None)
 
 
 def current() -> Dataset:

@@ -93,3 +93,29 @@ def test_repeated_lines_are_kept_and_can_be_dropped():
     box.check().run()
     assert_healthy(at)
     assert metric(at, "Rows kept") == "2"
+
+
+def test_the_currency_of_a_saved_dataset_can_be_set_later_for_everyone(data_dir):
+    from crm_core import store
+
+    at = app(page="data")
+    upload(at, "ta_feng_original.csv")  # no currency sign in the file
+    at.button(key="use_data").click().run()
+    at.button(key="FormSubmitter:save_form-Save and share").click().run()
+    dataset_id = at.session_state["dataset_id"]
+    assert store.read_meta(data_dir, dataset_id).get("currency") is None
+    box = next(b for b in at.selectbox if b.key and b.key.startswith("data_currency_"))
+    box.select("TWD").run()
+    assert_healthy(at)
+    assert store.read_meta(data_dir, dataset_id)["currency"] == "TWD"
+    colleague = app(query={"ds": dataset_id})
+    assert metric(colleague, "Revenue").startswith("NT$")
+
+
+def test_the_sample_currency_changes_for_this_view_only():
+    at = app(page="data")
+    box = next(b for b in at.selectbox if b.key and b.key.startswith("data_currency_"))
+    assert box.value == "CNY"
+    box.select("USD").run()
+    at.switch_page("pages/overview.py").run()
+    assert metric(at, "Revenue").startswith("$") and at.query_params.get("cur") == "USD"
