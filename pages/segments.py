@@ -350,10 +350,11 @@ with tabs["overview"]:
                         share=format_percent(biggest["share_of_revenue"], language),
                         customers=format_percent(biggest["share_of_customers"], language)))
     labels = [segment_name(key) for key in in_order["segment"].to_list()]
-    tile_texts = [t("segmentation.page.tile", customers=format_percent(cs, language),
+    tile, hover = ("tile", "tile_hover") if amounts else ("tile_customers", "tile_hover_customers")
+    tile_texts = [t(f"segmentation.page.{tile}", customers=format_percent(cs, language),
                     revenue=format_percent(rs, language))
                   for cs, rs in in_order.select("share_of_customers", "share_of_revenue").iter_rows()]
-    tile_hover = [t("segmentation.page.tile_hover", customers=format_number(n, language), revenue=money(r),
+    tile_hover = [t(f"segmentation.page.{hover}", customers=format_number(n, language), revenue=money(r),
                     share=format_percent(rs, language), average=money(avg))
                   for n, r, rs, avg in in_order.select("customers", "revenue", "share_of_revenue",
                                                        "avg_revenue").iter_rows()]
@@ -363,7 +364,8 @@ with tabs["overview"]:
         title=t("segmentation.page.treemap_title"), hover=tile_hover), width="stretch", key="seg_treemap")
     right.plotly_chart(seg_charts.share_bars(
         labels, in_order["share_of_customers"].to_list(), in_order["share_of_revenue"].to_list(),
-        title=t("segmentation.page.shares_title"), customers_name=column("share_of_customers"),
+        title=t("segmentation.page.shares_title" if amounts else "segmentation.page.shares_title_customers"),
+        customers_name=column("share_of_customers"),
         revenue_name=column("share_of_revenue"), axis_title=t("segmentation.page.shares_axis")),
         width="stretch", key="seg_shares")
 
@@ -371,9 +373,10 @@ with tabs["overview"]:
     scores = list(range(chosen.bins, 0, -1))  # highest R on top
     lookup = {(r, f): (n, avg) for r, f, n, avg in cells.iter_rows()}
     counts = [[lookup[(r, f)][0] for f in range(1, chosen.bins + 1)] for r in scores]
-    cell_text = [[f"{format_number(lookup[(r, f)][0], language)}<br>{money(lookup[(r, f)][1])}"
+    cell_text = [[format_number(lookup[(r, f)][0], language) + (f"<br>{money(lookup[(r, f)][1])}" if amounts else "")
                   if lookup[(r, f)][0] else "" for f in range(1, chosen.bins + 1)] for r in scores]
-    cell_hover = [[t("segmentation.page.grid_hover", r=r, f=f, customers=format_number(lookup[(r, f)][0], language),
+    grid_hover = "segmentation.page.grid_hover" if amounts else "segmentation.page.grid_hover_customers"
+    cell_hover = [[t(grid_hover, r=r, f=f, customers=format_number(lookup[(r, f)][0], language),
                      average=money(lookup[(r, f)][1])) for f in range(1, chosen.bins + 1)] for r in scores]
     figure = seg_charts.rf_heatmap(counts, cell_text, cell_hover, scores, list(range(1, chosen.bins + 1)),
                                    title=t("segmentation.page.grid_title"), x_title=t("segmentation.page.grid_x"),

@@ -244,3 +244,11 @@ def test_with_a_narrower_date_range_the_caption_counts_the_range():
     assert_healthy(at)
     assert ("1 customers analysed (with at least one purchase between Jan 15, 2024 and Feb 1, 2024, before "
             "Feb 2, 2024) · 1 with only refunds left out") in texts(at)
+
+
+def test_segments_without_amounts_show_no_revenue_in_their_charts():
+    baskets = read_table(REAL / "baskets_headerless.csv").df
+    at = app_with(Dataset(baskets), page="segments")
+    assert_healthy(at)
+    treemap = next(c for c in at.get("plotly_chart") if '"treemap"' in c.proto.spec)
+    assert "revenue" not in treemap.proto.spec and "of customers" in treemap.proto.spec
