@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 import polars as pl
 
-from crm_core.schema import COLUMNS, DATE_COLUMNS, ID_COLUMNS, KINDS, NUMBER_COLUMNS, REQUIRED, detect_mapping
+from crm_core.schema import (COLUMNS, DATE_COLUMNS, ID_COLUMNS, KINDS, NUMBER_COLUMNS, REQUIRED, SYNONYMS, detect_mapping,
+                             normalize_header)
 
 __all__ = ["DataError", "Issue", "LoadReport", "LoadResult", "read_table", "sniff_headers", "list_sheets",
            "parse_numbers", "ERROR_KEYS", "ISSUE_KEYS", "DATE_ORDERS"]
@@ -483,8 +484,6 @@ def _chinese_score(text: str) -> float:
     """How much ``text`` reads as real Chinese: each header cell that is a known column name counts 1,
     plus the share of CJK characters that are common ones, minus kana, Hangul, private-use, Cyrillic,
     Greek and box-drawing characters (what a wrong decoding of the other script produces)."""
-    from crm_core.schema import SYNONYMS, normalize_header
-
     first_line = text.split("\n", 1)[0]
     known = {key for table in SYNONYMS.values() for key in table}
     cells = re.split(r"[,;\t|]", first_line)
@@ -608,8 +607,6 @@ _DATA_LIKE = re.compile(r"^[-+(]?[¥$€£]?[0-9][0-9.,:/\- ]*[)]?$")
 def _looks_like_data(first: list[str], following: list[list[str]]) -> bool:
     """Whether the first record is a data row, not a header: no cell is a known column name, every filled
     cell is a number, date or code, and the next records look the same in those places."""
-    from crm_core.schema import SYNONYMS, normalize_header
-
     cells = [str(cell or "").strip() for cell in first]
     filled = [cell for cell in cells if cell]
     if len(filled) < 2:
@@ -1079,8 +1076,6 @@ def _choose_money_column(table: _Table, mapping: dict[str, str], sample: int = 2
     amount-named column (sales, price, 銷售 …) holds larger values. The other column becomes the amount,
     the count becomes the quantity (when there is none), and the report says so.
     """
-    from crm_core.schema import SYNONYMS, normalize_header
-
     amount = next((h for h, c in mapping.items() if c == "amount"), None)
     if amount is None:
         return mapping, None
