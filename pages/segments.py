@@ -273,7 +273,7 @@ top_right.caption(t(f"segmentation.preset_note.{preset}"))
 chosen = PRESETS[preset]
 
 tab_names = ["overview", "rules", "tiers", "clusters", "movement", "lists"]
-tabs = dict(zip(tab_names, st.tabs([t(f"segmentation.page.tab.{name}") for name in tab_names])))
+tabs = widgets.tabs("seg_tab", tab_names, lambda name: t(f"segmentation.page.tab.{name}"))
 
 # The rule editor comes first in the code (its edits decide every tab) but sits under the segment table.
 with tabs["rules"]:

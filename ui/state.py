@@ -25,7 +25,7 @@ from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 _SNAPSHOT = "_url_snapshot"
 _LINKED = "_linked_params"  # {key: (default, encode)} of the controls drawn in this run
 _NOTICES = "_link_notices"
-_KEEP = "_keep."
+KEEP = "_keep."
 _FRAME = "_frame_params"  # the keys of _LINKED that the shell's frame drew (see mark_frame)
 
 
@@ -117,8 +117,8 @@ def claim(key: str, default: Any, codec: Codec = TEXT, valid: Callable[[Any], bo
     """
     state = st.session_state
     if key not in state:
-        if _KEEP + key in state:
-            state[key] = state[_KEEP + key]
+        if KEEP + key in state:
+            state[key] = state[KEEP + key]
         else:
             raw = url_value(key)
             value = default
@@ -142,23 +142,23 @@ def follow_default(key: str, default: Any) -> None:
     that tracks the end of the date range); one the user set keeps its value."""
     state = st.session_state
     marker = f"_default.{key}"
-    current = state.get(key, state.get(_KEEP + key))
+    current = state.get(key, state.get(KEEP + key))
     if marker in state and current == state[marker]:
         state.pop(key, None)
-        state.pop(_KEEP + key, None)
+        state.pop(KEEP + key, None)
     state[marker] = default
 
 
 def keep(key: str) -> None:
     """Remember a control's value across page switches (call after drawing the widget)."""
     if key in st.session_state:
-        st.session_state[_KEEP + key] = st.session_state[key]
+        st.session_state[KEEP + key] = st.session_state[key]
 
 
 def link_value(key: str, value: Any, default: Any = None, codec: Codec = TEXT) -> None:
     """Put a value that is not a widget (the dataset id, a selected customer) into the link."""
     st.session_state[_LINKED][key] = (default, codec.encode)
-    st.session_state[_KEEP + key] = value
+    st.session_state[KEEP + key] = value
 
 
 def mark_frame() -> None:
@@ -174,7 +174,7 @@ def current_link_params(frame_only: bool = False) -> dict[str, Any]:
     for key, (default, encode) in st.session_state.get(_LINKED, {}).items():
         if wanted is not None and key not in wanted:
             continue
-        value = st.session_state.get(key, st.session_state.get(_KEEP + key))
+        value = st.session_state.get(key, st.session_state.get(KEEP + key))
         if value is None or value == default:
             continue
         encoded = encode(value)

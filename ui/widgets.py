@@ -179,3 +179,28 @@ def customer_links(frame: pl.DataFrame, id_column: str, config: dict | None = No
     config[id_column] = st.column_config.LinkColumn(display_text=r"customer=([^&]+)$", pinned=True,
                                                     help=t("app.link.customer"))
     return linked, config
+
+
+def tabs(key: str, names: Sequence[str], format_func: Callable[[str], str]) -> dict[str, Any]:
+    """``st.tabs`` whose open tab travels in the link as ``key=<name>`` (a language-independent name, not
+    the translated label). Returns ``{name: tab container}`` in the order of ``names``."""
+    names = list(names)
+    labels = {name: format_func(name) for name in names}
+    widget = f"_tabs.{key}"
+    kept = st.session_state.get(state.KEEP + key)
+    if kept not in names:
+        raw = state.url_value(key)
+        kept = names[0]
+        if raw is not None:
+            value = raw[-1] if isinstance(raw, list) else raw
+            if value in names:
+                kept = value
+            else:
+                state.notice("app.notice.bad_param", name=key, value=value)
+            state.forget_url_value(key)
+    shown = st.session_state.get(widget)
+    by_label = {label: name for name, label in labels.items()}
+    chosen = by_label.get(shown, kept) if shown is not None else kept
+    state.link_value(key, chosen, default=names[0])
+    containers = st.tabs([labels[name] for name in names], key=widget, default=labels[chosen], on_change="rerun")
+    return dict(zip(names, containers))
