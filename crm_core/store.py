@@ -1,6 +1,6 @@
 """Saved datasets: Parquet plus their mapping and load report, under an unguessable id.
 
-This is the second place (with ``io.py``) that touches files: a data directory holds one folder per
+This is the second place (with ``crm_core.io``) that touches files: a data directory holds one folder per
 dataset (``<id>/transactions.parquet``, optional ``customers.parquet`` / ``interactions.parquet``, and
 ``meta.json``). A dataset is written into a temporary folder and renamed into place, so a crash never
 leaves half a dataset; ``meta.json`` is replaced atomically on rename. Nothing here knows about

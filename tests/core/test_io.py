@@ -722,8 +722,10 @@ def test_sniff_headers_only_raises_data_error():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_key_has_a_template_that_formats(lang):
     catalog = ui_catalog(lang)
-    source = (Path(__file__).resolve().parents[2] / "crm_core" / "io.py").read_text()
+    package = Path(__file__).resolve().parents[2] / "crm_core" / "io"
+    source = "\n".join(path.read_text() for path in sorted(package.glob("*.py")))
     used = set(re.findall(r'"(io\.error\.[a-z_]+)"', source))
+    assert used, package
     assert used <= set(ERROR_KEYS)
     for key in ERROR_KEYS:
         assert key in catalog, key

@@ -1,0 +1,161 @@
+"""One reader per format (CSV/TSV/TXT, Excel workbooks, Parquet), each returning a :class:`_Table` of raw
+columns ``__c0..`` with their source row numbers; workbooks are checked for zip bombs first."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from crm_core.io.encoding import _check_text, _decode
+from crm_core.io.limits import SNIFF_BYTES, TITLE_ROWS_MAX
+from crm_core.io.report import DataError, Issue
+from crm_core.io.sniff import _clean_headers, _sniff_csv, _title_rows
+from crm_core.io.source import _detect_format
+
+
+@dataclass
+class _Table:
+    """A reader's output: ``frame`` has ``__row`` then ``__c0..`` (one per header), typed or String."""
+
+    frame: pl.DataFrame
+    headers: list[str]
+    file_format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    has_header: bool = True
+
+
+def _read_any(data: bytes, *, sheet: Any, max_rows: int, max_columns: int,
+              max_unzipped_bytes: int) -> _Table:
+    fmt = _detect_format(data)
+    if fmt == "csv":
+        return _read_csv(data, max_rows=max_rows, max_columns=max_columns)
+    if fmt in ("xlsx", "xls"):
+        return _read_workbook(data, fmt, sheet, max_rows, max_columns, max_unzipped_bytes)
+    return _read_parquet(data, max_rows=max_rows, max_columns=max_columns)
+
+
+def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
+    decoded = _decode(data)
+    head = decoded.head
+    _check_text(head)
+    body = decoded.body
+    if "\n" not in head and "\r" in head:
+        body = body.replace(b"\r", b"\n")  # classic Mac line ends
+        head = head.replace("\r", "\n")
+    sniff = _sniff_csv(head, truncated=len(body) > SNIFF_BYTES)
+    if sniff.whitespace:  # runs of spaces or tabs separate the columns: fold each run into one tab
+        body = re.sub(rb"(?m)^[ \t]+|[ \t]+$", b"", body.replace(b"\r\n", b"\n"))
+        body = re.sub(rb"[ \t]+", b"\t", body)
+    if sniff.width > max_columns:
+        raise DataError("io.error.too_many_columns", {"columns": sniff.width, "limit": max_columns})
+    columns = [f"__c{i}" for i in range(sniff.width)]
+    schema = {name: pl.String() for name in columns + ["__extra"]}
+    options = dict(has_header=False, separator=sniff.delimiter, skip_rows=sniff.skip + sniff.has_header, schema=schema,
+                   truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
+                   raise_if_empty=False, infer_schema=False)
+    try:
+        frame = pl.read_csv(body, quote_char='"', **options)
+    except pl.exceptions.ComputeError:
+        frame = pl.read_csv(body, quote_char=None, **options)  # a stray quote: read quotes as text
+    del body
+    if frame.height > max_rows:
+        raise DataError("io.error.too_many_rows", {"rows": f">{max_rows:,}", "limit": f"{max_rows:,}"})
+    extra = pl.col("__extra").str.strip_chars()
+    frame = frame.with_row_index("__row", offset=sniff.skip + 1 + sniff.has_header).with_columns(
+        pl.col("__row").cast(pl.Int64), __ragged=extra.is_not_null() & (extra != "")).drop("__extra")
+    return _Table(frame, list(sniff.headers), "csv", encoding=decoded.encoding,
+                  delimiter=" " if sniff.whitespace else sniff.delimiter,
+                  issues=list(decoded.issues) + list(sniff.issues), has_header=sniff.has_header)
+
+
+def _check_zip(data: bytes, max_unzipped_bytes: int, max_ratio: float = 100.0, max_entries: int = 10_000) -> None:
+    """Zip-bomb pre-check from the central directory only (platform_notes §4.4): no decompression."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            names = {entry.filename for entry in entries}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise DataError("io.error.unreadable", {"name": "", "detail": type(exc).__name__}) from exc
+    if not ({"xl/workbook.xml", "xl/workbook.bin", "content.xml"} & names):
+        raise DataError("io.error.unsupported_format", {"format": "ZIP"})
+    total = sum(entry.file_size for entry in entries)
+    if len(entries) > max_entries or total > max_unzipped_bytes:
+        raise DataError("io.error.too_large", {"size_mb": round(total / 1024 / 1024, 1),
+                                                "limit_mb": round(max_unzipped_bytes / 1024 / 1024, 1)})
+    for entry in entries:
+        if entry.file_size > 1024 * 1024 and entry.file_size > max_ratio * max(entry.compress_size, 1):
+            ratio = int(entry.file_size / max(entry.compress_size, 1))
+            raise DataError("io.error.suspicious_archive", {"ratio": ratio})
+
+
+def _read_workbook(data: bytes, fmt: str, sheet: Any, max_rows: int, max_columns: int,
+                   max_unzipped_bytes: int) -> _Table:
+    """First non-empty (or the named) sheet via calamine, every cell as text (numbers without ``.0``)."""
+    import fastexcel
+
+    if fmt == "xlsx":
+        _check_zip(data, max_unzipped_bytes)
+    reader = fastexcel.read_excel(data)
+    names = list(reader.sheet_names)
+    if sheet is not None:
+        if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(names):
+            candidates = [names[sheet]]
+        elif str(sheet) in names:
+            candidates = [str(sheet)]
+        else:
+            raise DataError("io.error.sheet_not_found", {"sheet": str(sheet), "sheets": ", ".join(names)})
+    else:
+        candidates = names
+    raw = None
+    chosen = candidates[0] if candidates else None
+    for candidate in candidates:
+        loaded = reader.load_sheet(candidate, header_row=None, dtypes="string").to_polars()
+        if loaded.height and loaded.width:
+            raw, chosen = loaded, candidate
+            break
+    if raw is None:
+        raise DataError("io.error.empty", {})
+    raw = raw.select(pl.all().cast(pl.String))
+    if raw.width > max_columns:
+        raise DataError("io.error.too_many_columns", {"columns": raw.width, "limit": max_columns})
+    if raw.height - 1 > max_rows:
+        raise DataError("io.error.too_many_rows", {"rows": f"{raw.height - 1:,}", "limit": f"{max_rows:,}"})
+    skip = _title_rows([list(row) for row in raw.head(TITLE_ROWS_MAX + 1).rows()])
+    issues: list[Issue] = []
+    if skip:
+        issues.append(Issue("title_rows_skipped", "info", skip, None, "dropped"))
+    headers, header_issues = _clean_headers(list(raw.row(skip)))
+    frame = raw.slice(skip + 1)
+    frame.columns = [f"__c{i}" for i in range(frame.width)]
+    frame = frame.with_row_index("__row", offset=skip + 2).with_columns(pl.col("__row").cast(pl.Int64))
+    return _Table(frame, headers, fmt, sheet=chosen, issues=issues + header_issues)
+
+
+def _read_parquet(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
+    schema = pl.read_parquet_schema(io.BytesIO(data))
+    if len(schema) > max_columns:
+        raise DataError("io.error.too_many_columns", {"columns": len(schema), "limit": max_columns})
+    frame = pl.read_parquet(io.BytesIO(data), n_rows=max_rows + 1)
+    if frame.height > max_rows:
+        raise DataError("io.error.too_many_rows", {"rows": f">{max_rows:,}", "limit": f"{max_rows:,}"})
+    headers, issues = _clean_headers(list(frame.columns))
+    unsupported = [h for h, dtype in zip(headers, frame.dtypes) if not _is_scalar(dtype)]
+    keep = [i for i, dtype in enumerate(frame.dtypes) if _is_scalar(dtype)]
+    if unsupported:
+        issues.append(Issue("unsupported_columns", "info", len(unsupported), ", ".join(unsupported), "dropped"))
+    frame = frame.select([pl.nth(i).alias(f"__c{j}") for j, i in enumerate(keep)])
+    headers = [headers[i] for i in keep]
+    frame = frame.with_row_index("__row", offset=2).with_columns(pl.col("__row").cast(pl.Int64))
+    return _Table(frame, headers, "parquet", issues=issues)
+
+
+def _is_scalar(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype.is_temporal() or dtype in (pl.String, pl.Boolean, pl.Null) or isinstance(
+        dtype, (pl.Categorical, pl.Enum))
