@@ -11,7 +11,7 @@ from ui.i18n import format_date, format_number
 from ui.state import lang, t
 from ui.upload import currency_in_use, upload_section, uploader_in_language
 
-shell.framed()
+shell.context()  # run inside app.py's frame (see shell.context)
 
 language = lang()
 st.title(t("data.title"))

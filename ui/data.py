@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,14 @@ import streamlit as st
 
 from crm_core import store
 from crm_core.dataset import Dataset, load_sample
+from crm_core.filters import date_bounds
 from ui import state
 from ui.i18n import is_currency
 from ui.state import t
 
 _CURRENCY = "_currency"
+_FRESH = "_fresh_data"  # the data changed: its filters start at the new data's defaults
+DATA_CONTROLS = ("dates", "asof", "region", "channel", "category")
 
 
 def data_dir() -> Path:
@@ -41,11 +45,12 @@ def _saved(directory: str, dataset_id: str) -> Dataset:
     return dataset
 
 
-def open_saved(dataset_id: str) -> None:
-    """Make a saved dataset the session's; raises :class:`store.StoreError`."""
+def open_saved(dataset_id: str, from_link: bool = False) -> None:
+    """Make a saved dataset the session's; raises :class:`store.StoreError`. Opened ``from_link``, the
+    link's filters apply to it; opened from the Data page, the filters start afresh."""
     meta = store.read_meta(data_dir(), dataset_id)
     dataset = _saved(str(data_dir()), dataset_id)
-    _use(dataset, meta.get("name") or dataset_id, dataset_id=dataset_id, shared=True)
+    _use(dataset, meta.get("name") or dataset_id, dataset_id=dataset_id, shared=True, reset=not from_link)
 
 
 def use_upload(dataset: Dataset, label: str) -> None:
@@ -59,7 +64,7 @@ def use_sample() -> None:
     _reset_data_controls()
 
 
-def _use(dataset: Dataset, label: str, dataset_id: str | None, shared: bool) -> None:
+def _use(dataset: Dataset, label: str, dataset_id: str | None, shared: bool, reset: bool = True) -> None:
     st.session_state["dataset"] = dataset
     st.session_state["dataset_label"] = label
     st.session_state["dataset_shared"] = shared
@@ -68,15 +73,29 @@ def _use(dataset: Dataset, label: str, dataset_id: str | None, shared: bool) -> 
         st.session_state["dataset_id"] = dataset_id
     else:
         st.session_state.pop("dataset_id", None)
-    _reset_data_controls()
+    if reset:
+        _reset_data_controls()
 
 
 def _reset_data_controls() -> None:
-    """Filters that referred to the old data start afresh for the new one."""
-    for key in ("dates", "asof", "region", "channel", "category"):
-        st.session_state.pop(key, None)
-        st.session_state.pop(f"_keep.{key}", None)
+    """Filters that referred to the old data start afresh for the new one, at the next run's start
+    (:func:`start_fresh`): a control already drawn in this run cannot be changed."""
+    st.session_state[_FRESH] = True
+    for key in DATA_CONTROLS:
         state.forget_url_value(key)
+
+
+def start_fresh(dataset: Dataset) -> None:
+    """Before the sidebar draws: after the data changed, set its filters to the new data's defaults
+    (removing a bound control's state would let Streamlit seed it again from the opening link)."""
+    if not st.session_state.pop(_FRESH, False):
+        return
+    first_day, last_day = date_bounds(dataset)
+    st.session_state["dates"] = (first_day, last_day)
+    st.session_state["asof"] = last_day + timedelta(days=1)
+    st.session_state.pop("_default.asof", None)
+    for key in ("region", "channel", "category"):
+        st.session_state[key] = []
 
 
 def save_current(name: str, created: Any, extra: dict[str, Any] | None = None) -> str:
@@ -103,7 +122,7 @@ def _open_linked(dataset_id: Any) -> None:
     if isinstance(dataset_id, list):
         dataset_id = dataset_id[-1]
     try:
-        open_saved(dataset_id)
+        open_saved(dataset_id, from_link=True)
     except store.StoreError as error:
         state.notice(error.key, **error.params)
         state.forget_url_value("ds")

@@ -81,6 +81,7 @@ def sidebar() -> Context:
     data.resolve_link()
     data.link_dataset()
     dataset = data.current()
+    data.start_fresh(dataset)
     side = st.sidebar
     side.caption(t("app.sidebar.dataset", name=data.label()))
 
@@ -148,25 +149,21 @@ def finish() -> None:
     state.sync_url()
 
 
-def framed() -> None:
-    """Make sure this page runs inside app.py's frame; call first thing in every page.
-
-    A folder named ``pages/`` beside the entry script switches Streamlit to its old multipage mode until
-    some session calls ``st.navigation``: on a fresh server the first request for ``/data`` — and in
-    AppTest every run after ``switch_page`` — runs ``pages/data.py`` directly, without the sidebar,
-    filters or link state. Leave that mode and run again through ``app.py``.
-    """
-    if st.session_state.get("_in_frame"):
-        return
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-
-
 # ---------------------------------------------------------------- helpers for pages
 
 def context() -> Context:
+    """The page's context, set by app.py's frame before the page runs.
+
+    The one shim for the ``pages/`` folder: a folder of that name beside the entry script puts Streamlit in
+    its old multipage mode until some session calls ``st.navigation``. On a fresh server the first request
+    for a page (``/churn?ds=…``, a shared link after a restart) runs ``pages/churn.py`` bare, without this
+    frame. Leave that mode for the process and run again through app.py.
+    """
+    if not st.session_state.get("_in_frame"):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return st.session_state["_context"]
 
 

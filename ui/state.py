@@ -1,16 +1,21 @@
-"""One source of truth for what the user sees: the URL query parameters plus ``st.session_state``.
+"""What a share link carries, and the few things about it Streamlit does not do itself.
 
-Share links work like this:
-- On the first run of a session, the URL's parameters are read once into a snapshot.
-- Every control that belongs in a link is created through :func:`claim` (via ``ui.widgets``): the first
-  time a control appears in a session it takes its value from the snapshot (validated; an invalid value
-  falls back to the default with a notice), later from its own session state.
-- At the end of each run :func:`sync_url` writes the non-default values of the controls on screen back
-  to the URL. Sidebar navigation drops query parameters in this Streamlit version (platform notes §1.2);
-  rewriting them on every run puts them back, so the address bar is always a working share link.
+Most controls are bound to the address by Streamlit (``bind="query-params"`` with
+``persist_state="session"``, see ``ui.widgets``): the value is read from the link when the widget first
+appears, written back when it changes, removed at its default, kept across page switches, and an invalid
+value is dropped. This module adds what that binding does not do:
 
-Widget state is removed by Streamlit when a widget is not drawn in a run (another page is open); a
-shadow copy (``_keep.<key>``) keeps each control's value across page switches.
+- **A notice for a dropped value.** The opening address is kept (:func:`begin_run`) so a value the
+  control refused can be named in a translated notice instead of vanishing silently (:func:`check_link`).
+- **Choices whose labels are translated** (a segment map, a horizon, the open tab) travel by their
+  language-independent value. Streamlit puts a bound choice's *label* in the address: a link made in
+  English then names options a Chinese session does not have, and the value is lost. Those controls,
+  and values that are no widget (the dataset id, the currency, a chosen customer, edited segment rules),
+  are linked here (:func:`claim`, :func:`link_value`) and written by :func:`sync_url`, which also puts them
+  back after a page switch (navigation drops every parameter that is not bound).
+- **A date that follows its moving default** (the analysis date tracks the end of the date range until
+  the user sets it: :func:`follow_default`).
+- **The language**, written into every link so a colleague's browser opens the same words.
 """
 from __future__ import annotations
 
@@ -19,21 +24,25 @@ from datetime import date
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 _SNAPSHOT = "_url_snapshot"
-_LINKED = "_linked_params"  # {key: (default, encode)} of the controls drawn in this run
+_LINKED = "_linked_params"  # {key: (default, encode)} of the values this module links in this run
+_BOUND = "_bound_params"  # keys of the controls Streamlit binds, drawn in this run
+_CHECKED = "_checked_params"  # keys whose link value was checked (a notice is shown once)
 _NOTICES = "_link_notices"
-KEEP = "_keep."
-_FRAME = "_frame_params"  # the keys of _LINKED that the shell's frame drew (see mark_frame)
+_FRAME = "_frame_params"  # the keys the shell's frame linked (see mark_frame)
+_VALUES = "_link_values"  # values of link_value() entries that are no widget
 
 
 # ---------------------------------------------------------------- codecs
 
 @dataclass(frozen=True)
 class Codec:
-    """How one kind of value travels in a URL: as one string, or (lists) as repeated keys."""
+    """How one kind of value travels in a URL, as Streamlit's binding writes it: one string, or (lists and
+    ranges) repeated keys."""
 
     decode: Callable[[Any], Any]
     encode: Callable[[Any], Any]
@@ -49,17 +58,15 @@ def _as_list(raw: Any) -> list[str]:
 
 def _decode_bool(raw: Any) -> bool:
     text = _as_one(raw).lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
+    if text in ("true", "false"):
+        return text == "true"
     raise ValueError(text)
 
 
 TEXT = Codec(lambda raw: _as_one(raw), str)
 INT = Codec(lambda raw: int(_as_one(raw)), str)
 FLOAT = Codec(lambda raw: float(_as_one(raw)), lambda v: f"{v:g}")
-BOOL = Codec(_decode_bool, lambda v: "1" if v else "0")
+BOOL = Codec(_decode_bool, lambda v: "true" if v else "false")
 DATE = Codec(lambda raw: date.fromisoformat(_as_one(raw)), lambda v: v.isoformat())
 TEXTS = Codec(lambda raw: [x for x in _as_list(raw) if x != ""], list)
 DATE_RANGE = Codec(lambda raw: tuple(date.fromisoformat(x) for x in _as_list(raw)), lambda v: [d.isoformat() for d in v])
@@ -77,7 +84,9 @@ def begin_run() -> None:
     if _SNAPSHOT not in st.session_state:
         st.session_state[_SNAPSHOT] = _read_url()
         st.session_state[_NOTICES] = []
+        st.session_state[_CHECKED] = set()
     st.session_state[_LINKED] = {}
+    st.session_state[_BOUND] = []
 
 
 def url_value(key: str) -> Any:
@@ -100,41 +109,36 @@ def pop_notices() -> list[tuple[str, dict[str, Any]]]:
     return notices
 
 
-# ---------------------------------------------------------------- controls in the link
-
-_ALWAYS = object()  # a link default no value equals: the parameter is always written
+_MISSING = object()
 
 
-def claim(key: str, default: Any, codec: Codec = TEXT, valid: Callable[[Any], bool] | None = None,
-          fix: Callable[[Any], Any] | None = None, always: bool = False) -> Any:
-    """Prepare session state for the control ``key`` before its widget is drawn, and link it.
+def _from_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None) -> Any:
+    """The opening link's value for ``key``, decoded and checked; ``_MISSING`` when absent or refused
+    (refused: with a notice naming the parameter and its value)."""
+    raw = url_value(key)
+    if raw is None:
+        return _MISSING
+    try:
+        value = codec.decode(raw)
+        if valid is None or valid(value):
+            return value
+    except (ValueError, TypeError):
+        pass
+    notice("app.notice.bad_param", name=key, value=_as_one(raw) if raw else "")
+    return _MISSING
 
-    First appearance: the URL value (decoded with ``codec`` and checked by ``valid``) or ``default``.
-    Later: the control's own value, or its kept copy after a page switch. A value that stopped being
-    valid (the data changed) is repaired with ``fix`` (default: back to ``default``).
-    ``always`` writes the parameter even at its default (the language: a colleague's browser may differ).
-    Returns the value the widget will show.
-    """
-    state = st.session_state
-    if key not in state:
-        if KEEP + key in state:
-            state[key] = state[KEEP + key]
-        else:
-            raw = url_value(key)
-            value = default
-            if raw is not None:
-                try:
-                    value = codec.decode(raw)
-                    if valid is not None and not valid(value):
-                        raise ValueError(raw)
-                except (ValueError, TypeError):
-                    notice("app.notice.bad_param", name=key, value=_as_one(raw) if raw else "")
-                    value = default
-            state[key] = value
-    if valid is not None and not valid(state[key]):
-        state[key] = fix(state[key]) if fix is not None else default
-    st.session_state[_LINKED][key] = (_ALWAYS if always else default, codec.encode)
-    return state[key]
+
+# ---------------------------------------------------------------- controls Streamlit binds
+
+def check_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None = None) -> None:
+    """Before a bound control is first drawn: if the opening link carried a value for it that the control
+    cannot take, say so once (Streamlit drops it without a word)."""
+    checked = st.session_state.setdefault(_CHECKED, set())
+    st.session_state.setdefault(_BOUND, []).append(key)
+    if key in checked:
+        return
+    checked.add(key)
+    _from_link(key, codec, valid)
 
 
 def follow_default(key: str, default: Any) -> None:
@@ -142,58 +146,94 @@ def follow_default(key: str, default: Any) -> None:
     that tracks the end of the date range); one the user set keeps its value."""
     state = st.session_state
     marker = f"_default.{key}"
-    current = state.get(key, state.get(KEEP + key))
-    if marker in state and current == state[marker]:
-        state.pop(key, None)
-        state.pop(KEEP + key, None)
+    if marker in state and state[marker] != default and state.get(key) == state[marker]:
+        state[key] = default
     state[marker] = default
 
 
-def keep(key: str) -> None:
-    """Remember a control's value across page switches (call after drawing the widget)."""
-    if key in st.session_state:
-        st.session_state[KEEP + key] = st.session_state[key]
+# ---------------------------------------------------------------- values linked here
+
+_ALWAYS = object()  # a link default no value equals: the parameter is always written
+
+
+def claim(key: str, default: Any, codec: Codec = TEXT, valid: Callable[[Any], bool] | None = None,
+          fix: Callable[[Any], Any] | None = None, always: bool = False) -> Any:
+    """Prepare the session state of the control ``key`` (drawn with ``persist_state="session"``, not bound)
+    before its widget is drawn, and link it by its value.
+
+    First appearance in the session: the link's value (decoded with ``codec`` and checked by ``valid``;
+    an invalid one gives a notice) or ``default``. Later: the control's own value. A value that stopped
+    being valid (the data changed) is repaired with ``fix`` (default: back to ``default``). ``always``
+    writes the parameter even at its default (the language: a colleague's browser may differ).
+    Returns the value the widget will show.
+    """
+    state = st.session_state
+    if key not in state:
+        value = _from_link(key, codec, valid)
+        state[key] = default if value is _MISSING else value
+    if valid is not None and not valid(state[key]):
+        state[key] = fix(state[key]) if fix is not None else default
+    state[_LINKED][key] = (_ALWAYS if always else default, codec.encode)
+    return state[key]
 
 
 def link_value(key: str, value: Any, default: Any = None, codec: Codec = TEXT) -> None:
-    """Put a value that is not a widget (the dataset id, a selected customer) into the link."""
+    """Put a value that is not a widget (the dataset id, the open tab, a chosen customer) into the link."""
     st.session_state[_LINKED][key] = (default, codec.encode)
-    st.session_state[KEEP + key] = value
+    st.session_state.setdefault(_VALUES, {})[key] = value
 
 
 def mark_frame() -> None:
-    """Note the controls linked so far in this run as the frame's (language, dataset, sidebar filters)."""
-    st.session_state[_FRAME] = tuple(st.session_state.get(_LINKED, {}))
+    """Note the parameters linked so far in this run as the frame's (language, dataset, sidebar filters)."""
+    st.session_state[_FRAME] = tuple(st.session_state.get(_LINKED, {})) + tuple(st.session_state.get(_BOUND, ()))
 
 
-def current_link_params(frame_only: bool = False) -> dict[str, Any]:
-    """``{param: encoded value}`` of every linked control not at its default (``frame_only``: of the frame's
-    controls, which every page shares, see :func:`mark_frame`)."""
+def _value(key: str) -> Any:
+    values = st.session_state.get(_VALUES, {})
+    return values[key] if key in values else st.session_state.get(key)
+
+
+def _own_params(wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    wanted = st.session_state.get(_FRAME, ()) if frame_only else None
     for key, (default, encode) in st.session_state.get(_LINKED, {}).items():
         if wanted is not None and key not in wanted:
             continue
-        value = st.session_state.get(key, st.session_state.get(KEEP + key))
+        value = _value(key)
         if value is None or value == default:
             continue
         encoded = encode(value)
-        if encoded in ("", []):
-            continue
-        params[key] = encoded
+        if encoded not in ("", []):
+            params[key] = encoded
+    return params
+
+
+def current_link_params(frame_only: bool = False) -> dict[str, Any]:
+    """``{param: value}`` of the link to this view: the values linked here (not at their default) and the
+    bound controls as Streamlit wrote them. ``frame_only``: the frame's parameters, which every page shares
+    (see :func:`mark_frame`)."""
+    wanted = st.session_state.get(_FRAME, ()) if frame_only else None
+    params = _own_params(wanted)
+    url = _read_url()
+    for key in st.session_state.get(_BOUND, ()):
+        if key in url and (wanted is None or key in wanted):
+            params[key] = url[key]
     return params
 
 
 def sync_url() -> None:
-    """Write the linked controls to the address bar (only when something changed)."""
-    wanted = current_link_params()
-    if wanted != _read_url_normalised():
-        st.query_params.from_dict(wanted)
-
-
-def _read_url_normalised() -> dict[str, Any]:
-    return {k: (v if isinstance(v, list) and len(v) > 1 else (v[0] if isinstance(v, list) else v))
-            for k, v in _read_url().items()}
+    """Write the values linked here to the address bar (bound controls are Streamlit's to write)."""
+    wanted = _own_params()
+    url = _read_url()
+    bound = set(st.session_state.get(_BOUND, ()))
+    for key in list(url):
+        if key not in wanted and key not in bound and key not in ("embed", "embed_options"):
+            try:
+                del st.query_params[key]
+            except StreamlitAPIException:  # bound to a control of another page: Streamlit's to keep or drop
+                pass
+    for key, value in wanted.items():
+        if url.get(key) != value and not (isinstance(value, list) and len(value) == 1 and url.get(key) == value[0]):
+            st.query_params[key] = value
 
 
 # ---------------------------------------------------------------- language

@@ -34,6 +34,11 @@ def _codec_for(default: Any) -> state.Codec:
     return state.TEXT
 
 
+_BIND = {"bind": "query-params", "persist_state": "session"}  # Streamlit keeps the value in the link
+_KEPT = {"persist_state": "session"}  # ui.state links the value; Streamlit keeps it across page switches
+_DATE_FORMAT = "YYYY-MM-DD"  # one format in both languages: a date widget whose format changes is a new widget
+
+
 def _frozen_labels(options: Sequence[Any], format_func: Callable[[Any], str]) -> Callable[[Any], str]:
     """Labels computed now, in this run's language: Streamlit may call ``format_func`` later, outside
     the run (AppTest does), where the session's language is no longer known."""
@@ -41,37 +46,52 @@ def _frozen_labels(options: Sequence[Any], format_func: Callable[[Any], str]) ->
     return lambda option: labels.get(option, str(option))
 
 
+def _choice(key: str, options: list[Any], default: Any, format_func: Callable[[Any], str] | None,
+            always: bool = False) -> dict[str, Any]:
+    """Link a choice: bound by Streamlit when its labels are the values themselves (regions, channels),
+    linked by value in ``ui.state`` when they are translated (see its docstring)."""
+    codec = _codec_for(default)
+    if format_func is None and not always:
+        state.check_link(key, codec, valid=lambda v: v in options)
+        return {"index": options.index(default) if default in options else 0, **_BIND}
+    state.claim(key, default, codec, valid=lambda v: v in options, always=always)
+    return dict(_KEPT)
+
+
 def selectbox(label: str, options: Sequence[Any], key: str, default: Any = None, *, container: Any = st,
-              format_func: Callable[[Any], str] = str, help: str | None = None, always: bool = False) -> Any:
+              format_func: Callable[[Any], str] | None = None, help: str | None = None, always: bool = False) -> Any:
     options = list(options)
     default = options[0] if default is None and options else default
-    state.claim(key, default, _codec_for(default), valid=lambda v: v in options, always=always)
-    value = container.selectbox(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help)
-    state.keep(key)
-    return value
+    extra = _choice(key, options, default, format_func, always)
+    return container.selectbox(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+                               help=help, **extra)
 
 
 def radio(label: str, options: Sequence[Any], key: str, default: Any = None, *, container: Any = st,
-          format_func: Callable[[Any], str] = str, help: str | None = None, horizontal: bool = True) -> Any:
+          format_func: Callable[[Any], str] | None = None, help: str | None = None, horizontal: bool = True) -> Any:
     options = list(options)
     default = options[0] if default is None else default
-    state.claim(key, default, _codec_for(default), valid=lambda v: v in options)
-    value = container.radio(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help,
-                            horizontal=horizontal)
-    state.keep(key)
-    return value
+    extra = _choice(key, options, default, format_func)
+    return container.radio(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+                           help=help, horizontal=horizontal, **extra)
 
 
 def multiselect(label: str, options: Sequence[str], key: str, *, container: Any = st,
-                format_func: Callable[[Any], str] = str, help: str | None = None, placeholder: str | None = None) -> list[str]:
+                format_func: Callable[[Any], str] | None = None, help: str | None = None,
+                placeholder: str | None = None) -> list[str]:
     options = list(options)
     allowed = set(options)
-    state.claim(key, [], state.TEXTS, valid=lambda v: all(x in allowed for x in v),
-                fix=lambda v: [x for x in v if x in allowed])
-    value = container.multiselect(label, options, key=key, format_func=_frozen_labels(options, format_func), help=help,
-                                  placeholder=placeholder or t("app.widget.all"))
-    state.keep(key)
-    return value
+    valid = lambda v: all(x in allowed for x in v)  # noqa: E731
+    if format_func is None:
+        state.check_link(key, state.TEXTS, valid=valid)
+        if not valid(st.session_state.get(key, [])):  # the data changed under a kept choice
+            st.session_state[key] = [x for x in st.session_state[key] if x in allowed]
+        extra = dict(_BIND)
+    else:
+        state.claim(key, [], state.TEXTS, valid=valid, fix=lambda v: [x for x in v if x in allowed])
+        extra = dict(_KEPT)
+    return container.multiselect(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+                                 help=help, placeholder=placeholder or t("app.widget.all"), **extra)
 
 
 def slider(label: str, min_value: Any, max_value: Any, key: str, default: Any, *, step: Any = None,
@@ -82,56 +102,55 @@ def slider(label: str, min_value: Any, max_value: Any, key: str, default: Any, *
     else:
         valid = lambda v: min_value <= v <= max_value  # noqa: E731
         codec = _codec_for(default)
-    state.claim(key, default, codec, valid=valid)
-    value = container.slider(label, min_value, max_value, key=key, step=step, help=help, format=format)
-    state.keep(key)
-    return value
+    state.check_link(key, codec, valid=valid)
+    return container.slider(label, min_value, max_value, value=default, key=key, step=step, help=help, format=format,
+                            **_BIND)
 
 
 def number_input(label: str, min_value: Any, max_value: Any, key: str, default: Any, *, step: Any = None,
                  container: Any = st, help: str | None = None, format: str | None = None) -> Any:
-    state.claim(key, default, _codec_for(default), valid=lambda v: min_value <= v <= max_value)
-    value = container.number_input(label, min_value=min_value, max_value=max_value, key=key, step=step, help=help, format=format)
-    state.keep(key)
-    return value
+    state.check_link(key, _codec_for(default), valid=lambda v: min_value <= v <= max_value)
+    return container.number_input(label, min_value=min_value, max_value=max_value, value=default, key=key, step=step,
+                                  help=help, format=format, **_BIND)
 
 
-def checkbox(label: str, key: str, default: bool = False, *, container: Any = st, help: str | None = None, toggle: bool = False) -> bool:
-    state.claim(key, default, state.BOOL)
+def checkbox(label: str, key: str, default: bool = False, *, container: Any = st, help: str | None = None,
+             toggle: bool = False) -> bool:
+    state.check_link(key, state.BOOL)
     draw = container.toggle if toggle else container.checkbox
-    value = draw(label, key=key, help=help)
-    state.keep(key)
-    return value
+    return draw(label, value=default, key=key, help=help, **_BIND)
 
 
 def text_input(label: str, key: str, default: str = "", *, container: Any = st, help: str | None = None,
                placeholder: str | None = None) -> str:
-    state.claim(key, default, state.TEXT)
-    value = container.text_input(label, key=key, help=help, placeholder=placeholder)
-    state.keep(key)
-    return value
+    state.check_link(key, state.TEXT)
+    return container.text_input(label, value=default, key=key, help=help, placeholder=placeholder, **_BIND)
 
 
 def date_input(label: str, key: str, default: date, lowest: date, highest: date, *, container: Any = st,
                help: str | None = None, follow_default: bool = False) -> date:
     """A day picker; with ``follow_default`` an untouched value moves when ``default`` moves."""
+    valid = lambda v: isinstance(v, date) and lowest <= v <= highest  # noqa: E731
+    state.check_link(key, state.DATE, valid=valid)
     if follow_default:
         state.follow_default(key, default)
-    state.claim(key, default, state.DATE, valid=lambda v: isinstance(v, date) and lowest <= v <= highest)
-    value = container.date_input(label, key=key, min_value=lowest, max_value=highest, help=help,
-                                 format="YYYY/MM/DD" if state.lang() == "zh" else "YYYY-MM-DD")
-    state.keep(key)
-    return value
+    if key in st.session_state and not valid(st.session_state[key]):  # the data changed under a kept date
+        st.session_state[key] = default
+    return container.date_input(label, value=default, key=key, min_value=lowest, max_value=highest, help=help,
+                                format=_DATE_FORMAT, **_BIND)
 
 
-def date_range(label: str, key: str, lowest: date, highest: date, *, container: Any = st, help: str | None = None) -> tuple[date, date]:
+def date_range(label: str, key: str, lowest: date, highest: date, *, container: Any = st,
+               help: str | None = None) -> tuple[date, date]:
     """A from–to picker; while the user has picked only the first day, the range runs to ``highest``."""
     default = (lowest, highest)
-    state.claim(key, default, state.DATE_RANGE,
-                valid=lambda v: isinstance(v, tuple) and 1 <= len(v) <= 2 and all(lowest <= d <= highest for d in v) and v[0] <= v[-1])
-    value = container.date_input(label, key=key, min_value=lowest, max_value=highest, help=help,
-                                 format="YYYY/MM/DD" if state.lang() == "zh" else "YYYY-MM-DD")
-    state.keep(key)
+    valid = lambda v: (isinstance(v, tuple) and 1 <= len(v) <= 2 and all(lowest <= d <= highest for d in v)  # noqa: E731
+                       and v[0] <= v[-1])
+    state.check_link(key, state.DATE_RANGE, valid=valid)
+    if key in st.session_state and not valid(tuple(st.session_state[key])):
+        st.session_state[key] = default
+    value = container.date_input(label, value=default, key=key, min_value=lowest, max_value=highest, help=help,
+                                 format=_DATE_FORMAT, **_BIND)
     if isinstance(value, (list, tuple)):
         if len(value) == 2:
             return value[0], value[1]
@@ -181,26 +200,17 @@ def customer_links(frame: pl.DataFrame, id_column: str, config: dict | None = No
     return linked, config
 
 
+
 def tabs(key: str, names: Sequence[str], format_func: Callable[[str], str]) -> dict[str, Any]:
     """``st.tabs`` whose open tab travels in the link as ``key=<name>`` (a language-independent name, not
-    the translated label). Returns ``{name: tab container}`` in the order of ``names``."""
+    the translated label Streamlit's binding would write). Returns ``{name: tab container}``."""
     names = list(names)
     labels = {name: format_func(name) for name in names}
     widget = f"_tabs.{key}"
-    kept = st.session_state.get(state.KEEP + key)
-    if kept not in names:
-        raw = state.url_value(key)
-        kept = names[0]
-        if raw is not None:
-            value = raw[-1] if isinstance(raw, list) else raw
-            if value in names:
-                kept = value
-            else:
-                state.notice("app.notice.bad_param", name=key, value=value)
-            state.forget_url_value(key)
+    opened = state.claim(key, names[0], state.TEXT, valid=lambda v: v in names)
     shown = st.session_state.get(widget)
     by_label = {label: name for name, label in labels.items()}
-    chosen = by_label.get(shown, kept) if shown is not None else kept
-    state.link_value(key, chosen, default=names[0])
-    containers = st.tabs([labels[name] for name in names], key=widget, default=labels[chosen], on_change="rerun")
+    if shown in by_label:
+        opened = st.session_state[key] = by_label[shown]
+    containers = st.tabs([labels[name] for name in names], key=widget, default=labels[opened], on_change="rerun")
     return dict(zip(names, containers))

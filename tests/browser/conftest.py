@@ -36,37 +36,49 @@ def _require_browser():
         pytest.skip("Debian's chromium is not installed")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    _require_browser()
+def free_port() -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
+    return port
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` with saved datasets in ``data_dir``, once healthy."""
     env = {k: v for k, v in os.environ.items() if k != "CRM_PASSWORD"}
-    env["CRM_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    env["CRM_DATA_DIR"] = str(data_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if urllib.request.urlopen(base + "/_stcore/health", timeout=1).read() == b"ok":
-                break
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return process
         except OSError:
             time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the app did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
-    yield base
+    process.kill()
+    pytest.fail("the app did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+
+
+def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _require_browser()
+    port = free_port()
+    process = start_server(tmp_path_factory.mktemp("data"), port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Cached wrappers, one-to-one with the view-model functions of :mod:`crm_core.views` (see ``ui.cache``)."""
