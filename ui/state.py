@@ -30,7 +30,8 @@ from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 _SNAPSHOT = "_url_snapshot"
 _LINKED = "_linked_params"  # {key: (default, encode)} of the values this module links in this run
-_BOUND = "_bound_params"  # keys of the controls Streamlit binds, drawn in this run
+_BOUND = "_bound_params"  # {key: (default, encode)} of the controls Streamlit binds, drawn in this run
+_OWN = "_own_params"  # every key this module has written to the address in this session
 _CHECKED = "_checked_params"  # keys whose link value was checked (a notice is shown once)
 _NOTICES = "_link_notices"
 _FRAME = "_frame_params"  # the keys the shell's frame linked (see mark_frame)
@@ -86,7 +87,7 @@ def begin_run() -> None:
         st.session_state[_NOTICES] = []
         st.session_state[_CHECKED] = set()
     st.session_state[_LINKED] = {}
-    st.session_state[_BOUND] = []
+    st.session_state[_BOUND] = {}
 
 
 def url_value(key: str) -> Any:
@@ -95,7 +96,13 @@ def url_value(key: str) -> Any:
 
 
 def forget_url_value(key: str) -> None:
+    """Drop a link value that was refused (a bad dataset id) from the snapshot and the address."""
     st.session_state.get(_SNAPSHOT, {}).pop(key, None)
+    if key in st.query_params:
+        try:
+            del st.query_params[key]
+        except StreamlitAPIException:  # bound to a control: Streamlit's to keep or drop
+            pass
 
 
 def notice(key: str, **params: Any) -> None:
@@ -125,16 +132,18 @@ def _from_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None) -> A
     except (ValueError, TypeError):
         pass
     notice("app.notice.bad_param", name=key, value=_as_one(raw) if raw else "")
+    forget_url_value(key)
     return _MISSING
 
 
 # ---------------------------------------------------------------- controls Streamlit binds
 
-def check_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None = None) -> None:
-    """Before a bound control is first drawn: if the opening link carried a value for it that the control
-    cannot take, say so once (Streamlit drops it without a word)."""
+def check_link(key: str, default: Any, codec: Codec, valid: Callable[[Any], bool] | None = None) -> None:
+    """Before a bound control is drawn: if the opening link carried a value for it that the control cannot
+    take, say so once (Streamlit drops it without a word). The control's value goes into the share link
+    (:func:`current_link_params`) as Streamlit writes it into the address."""
     checked = st.session_state.setdefault(_CHECKED, set())
-    st.session_state.setdefault(_BOUND, []).append(key)
+    st.session_state.setdefault(_BOUND, {})[key] = (default, codec.encode)
     if key in checked:
         return
     checked.add(key)
@@ -193,9 +202,9 @@ def _value(key: str) -> Any:
     return values[key] if key in values else st.session_state.get(key)
 
 
-def _own_params(wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
+def _params(linked: dict[str, tuple[Any, Callable[[Any], Any]]], wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for key, (default, encode) in st.session_state.get(_LINKED, {}).items():
+    for key, (default, encode) in linked.items():
         if wanted is not None and key not in wanted:
             continue
         value = _value(key)
@@ -208,30 +217,28 @@ def _own_params(wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
 
 
 def current_link_params(frame_only: bool = False) -> dict[str, Any]:
-    """``{param: value}`` of the link to this view: the values linked here (not at their default) and the
-    bound controls as Streamlit wrote them. ``frame_only``: the frame's parameters, which every page shares
-    (see :func:`mark_frame`)."""
+    """``{param: encoded value}`` of the link to this view: every linked value and bound control not at its
+    default. ``frame_only``: the frame's parameters, which every page shares (see :func:`mark_frame`)."""
     wanted = st.session_state.get(_FRAME, ()) if frame_only else None
-    params = _own_params(wanted)
-    url = _read_url()
-    for key in st.session_state.get(_BOUND, ()):
-        if key in url and (wanted is None or key in wanted):
-            params[key] = url[key]
-    return params
+    linked = {**st.session_state.get(_BOUND, {}), **st.session_state.get(_LINKED, {})}
+    return _params(linked, wanted)
 
 
 def sync_url() -> None:
-    """Write the values linked here to the address bar (bound controls are Streamlit's to write)."""
-    wanted = _own_params()
+    """Write the values linked here to the address bar; bound controls are Streamlit's to write. A value
+    linked earlier and now at its default is removed; parameters of controls not drawn yet (another page's,
+    from the opening link) are left for them."""
+    wanted = _params(st.session_state.get(_LINKED, {}))
     url = _read_url()
-    bound = set(st.session_state.get(_BOUND, ()))
-    for key in list(url):
-        if key not in wanted and key not in bound and key not in ("embed", "embed_options"):
+    own = st.session_state.setdefault(_OWN, set())
+    for key in own - set(wanted) - set(st.session_state.get(_BOUND, {})):
+        if key in url:
             try:
                 del st.query_params[key]
-            except StreamlitAPIException:  # bound to a control of another page: Streamlit's to keep or drop
+            except StreamlitAPIException:  # bound to a control by now: Streamlit's to keep or drop
                 pass
     for key, value in wanted.items():
+        own.add(key)
         if url.get(key) != value and not (isinstance(value, list) and len(value) == 1 and url.get(key) == value[0]):
             st.query_params[key] = value
 

@@ -52,7 +52,7 @@ def _choice(key: str, options: list[Any], default: Any, format_func: Callable[[A
     linked by value in ``ui.state`` when they are translated (see its docstring)."""
     codec = _codec_for(default)
     if format_func is None and not always:
-        state.check_link(key, codec, valid=lambda v: v in options)
+        state.check_link(key, default, codec, valid=lambda v: v in options)
         return {"index": options.index(default) if default in options else 0, **_BIND}
     state.claim(key, default, codec, valid=lambda v: v in options, always=always)
     return dict(_KEPT)
@@ -83,7 +83,7 @@ def multiselect(label: str, options: Sequence[str], key: str, *, container: Any 
     allowed = set(options)
     valid = lambda v: all(x in allowed for x in v)  # noqa: E731
     if format_func is None:
-        state.check_link(key, state.TEXTS, valid=valid)
+        state.check_link(key, [], state.TEXTS, valid=valid)
         if not valid(st.session_state.get(key, [])):  # the data changed under a kept choice
             st.session_state[key] = [x for x in st.session_state[key] if x in allowed]
         extra = dict(_BIND)
@@ -102,28 +102,28 @@ def slider(label: str, min_value: Any, max_value: Any, key: str, default: Any, *
     else:
         valid = lambda v: min_value <= v <= max_value  # noqa: E731
         codec = _codec_for(default)
-    state.check_link(key, codec, valid=valid)
+    state.check_link(key, default, codec, valid=valid)
     return container.slider(label, min_value, max_value, value=default, key=key, step=step, help=help, format=format,
                             **_BIND)
 
 
 def number_input(label: str, min_value: Any, max_value: Any, key: str, default: Any, *, step: Any = None,
                  container: Any = st, help: str | None = None, format: str | None = None) -> Any:
-    state.check_link(key, _codec_for(default), valid=lambda v: min_value <= v <= max_value)
+    state.check_link(key, default, _codec_for(default), valid=lambda v: min_value <= v <= max_value)
     return container.number_input(label, min_value=min_value, max_value=max_value, value=default, key=key, step=step,
                                   help=help, format=format, **_BIND)
 
 
 def checkbox(label: str, key: str, default: bool = False, *, container: Any = st, help: str | None = None,
              toggle: bool = False) -> bool:
-    state.check_link(key, state.BOOL)
+    state.check_link(key, default, state.BOOL)
     draw = container.toggle if toggle else container.checkbox
     return draw(label, value=default, key=key, help=help, **_BIND)
 
 
 def text_input(label: str, key: str, default: str = "", *, container: Any = st, help: str | None = None,
                placeholder: str | None = None) -> str:
-    state.check_link(key, state.TEXT)
+    state.check_link(key, default, state.TEXT)
     return container.text_input(label, value=default, key=key, help=help, placeholder=placeholder, **_BIND)
 
 
@@ -131,7 +131,7 @@ def date_input(label: str, key: str, default: date, lowest: date, highest: date,
                help: str | None = None, follow_default: bool = False) -> date:
     """A day picker; with ``follow_default`` an untouched value moves when ``default`` moves."""
     valid = lambda v: isinstance(v, date) and lowest <= v <= highest  # noqa: E731
-    state.check_link(key, state.DATE, valid=valid)
+    state.check_link(key, default, state.DATE, valid=valid)
     if follow_default:
         state.follow_default(key, default)
     if key in st.session_state and not valid(st.session_state[key]):  # the data changed under a kept date
@@ -146,7 +146,7 @@ def date_range(label: str, key: str, lowest: date, highest: date, *, container: 
     default = (lowest, highest)
     valid = lambda v: (isinstance(v, tuple) and 1 <= len(v) <= 2 and all(lowest <= d <= highest for d in v)  # noqa: E731
                        and v[0] <= v[-1])
-    state.check_link(key, state.DATE_RANGE, valid=valid)
+    state.check_link(key, default, state.DATE_RANGE, valid=valid)
     if key in st.session_state and not valid(tuple(st.session_state[key])):
         st.session_state[key] = default
     value = container.date_input(label, value=default, key=key, min_value=lowest, max_value=highest, help=help,

@@ -50,9 +50,9 @@ def app(query: dict | None = None, locale: str = "en-US", page: str | None = Non
         at.session_state["dataset_shared"] = False
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if page:  # opened on the page's own address, as a shared link opens it
+        at.switch_page(f"pages/{page}.py")
     at.run()
-    if page:
-        at.switch_page(f"pages/{page}.py").run()
     return at
 
 

@@ -1,0 +1,1 @@
+"""Streamlit drawing of self-contained page sections (no analytics: the numbers come from crm_core.views)."""
