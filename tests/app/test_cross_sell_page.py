@@ -4,28 +4,36 @@ results and invalid link values."""
 import re
 
 import polars as pl
+from streamlit.testing.v1 import AppTest
 
 from crm_core.dataset import load_sample
-from tests.app.helpers import app, assert_healthy, metric, texts
+from tests.app.helpers import APP, TIMEOUT, app, assert_healthy, fresh_caches, metric, texts
 
 # Only the three required columns: nothing tells what was bought.
 MINIMAL = b"customer_id,order_date,amount\nA,2024-01-05,100\nA,2024-03-01,250\nB,2024-02-11,500\n"
 
 # Five orders, three products. A bought bread and butter; only jam is left to offer A.
 BASKETS = (
-    "customer_id,order_date,order_id,product,amount\n"
-    "A,2024-01-05,O1,bread,10\nA,2024-01-05,O1,butter,5\n"
-    "B,2024-01-06,O2,bread,10\nB,2024-01-06,O2,butter,5\n"
-    "C,2024-01-07,O3,bread,10\nC,2024-01-07,O3,butter,5\nC,2024-01-07,O3,jam,8\n"
-    "D,2024-01-08,O4,bread,10\nD,2024-01-08,O4,jam,8\n"
-    "E,2024-01-09,O5,butter,5\n"
-).encode()
+    b"customer_id,order_date,order_id,product,amount\n"
+    b"A,2024-01-05,O1,bread,10\nA,2024-01-05,O1,butter,5\n"
+    b"B,2024-01-06,O2,bread,10\nB,2024-01-06,O2,butter,5\n"
+    b"C,2024-01-07,O3,bread,10\nC,2024-01-07,O3,butter,5\nC,2024-01-07,O3,jam,8\n"
+    b"D,2024-01-08,O4,bread,10\nD,2024-01-08,O4,jam,8\n"
+    b"E,2024-01-09,O5,butter,5\n"
+)
 
 OFFER_LINE = re.compile(r"^\*\*(\d+)\. (.+?)\*\* · ")
 
 
-def cross_sell(**kwargs):
-    at = app(page="cross_sell", **kwargs)
+def cross_sell(query: dict | None = None) -> AppTest:
+    """The page opened from a share link: its first run is already this page (as a browser's request for
+    ``/cross_sell?…``), so the controls bound to the link by Streamlit find their values."""
+    fresh_caches()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"locale": "en-US"}
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/cross_sell.py").run()
     assert_healthy(at)
     return at
 
@@ -154,9 +162,20 @@ def test_empty_results_are_explained():
     lines = load_sample().transactions.filter((pl.col("region") == "西北") & (pl.col("channel") == "代理商"))
     sold = set(lines["order_date"].dt.date())
     quiet = next(day for day in load_sample().transactions["order_date"].dt.date().unique().sort() if day not in sold)
-    at = cross_sell(query={"dates": [quiet.isoformat()] * 2, "region": "西北", "channel": "代理商"})
+    at = cross_sell(query={"region": "西北", "channel": "代理商"})
+    at.session_state["dates"] = (quiet, quiet)
+    at.run()
     assert "No orders match the current filters" in texts(at)
     assert not at.tabs
+
+
+def test_the_open_tab_travels_in_the_link_by_its_name():
+    at = cross_sell(query={"xs_tab": "targets", "lang": "zh"})
+    assert at.query_params.get("xs_tab") == "targets"                  # the name, not the Chinese label
+    assert metric(at, "分析的购物篮数") == "25,581"                      # every tab is still drawn
+    at = cross_sell(query={"xs_tab": "nowhere"})
+    assert any("xs_tab" in w.value for w in at.warning)                 # an unknown tab is said, then dropped
+    assert "xs_tab" not in at.query_params
 
 
 def test_invalid_link_values_fall_back_to_defaults():
