@@ -19,7 +19,8 @@ Definitions (DESIGN.md, "Churn"; research/mission_anchors.md §2 and §7):
   customer's risk percentile instead.
 - **Data-sufficiency gate** (:func:`sufficiency`), in the spirit of Klaviyo's 500 customers / 180 days
   rule and Salesforce's ≥ 400 records with ≥ 100 examples of each class, but explaining which check
-  fails and what would satisfy it. Without enough data :func:`score` falls back to transparent rules.
+  fails and what would satisfy it. Without enough data there is no model (:func:`train_when_sufficient`
+  returns None) and :func:`score` with ``model=None`` ranks by transparent rules.
 - **Reasons** per customer: the features whose *risky* value raises this customer's predicted risk the
   most, measured by a counterfactual: the drop in the model's probability when that signal alone is
   set to a neutral value (orders as many as in the 90 days before, no complaints, ...). Each reason is a
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -51,8 +52,25 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from crm_core.dataset import Dataset
-from crm_core.features import (DateLike, before, customer_summary, has_amounts, money_sum, orders, to_datetime,
-                               with_amount, with_order_key)
+from crm_core.features import (
+    DateLike,
+    before,
+    customer_summary,
+    has_amounts,
+    orders,
+    to_datetime,
+    with_amount,
+    with_order_key,
+)
+
+__all__ = [
+    "ACTIONS", "BASELINES", "CAMPAIGN_TYPES", "COMPLAINT_TYPES", "DEFAULT_ACTION", "FEATURES", "FLAGS",
+    "INTERACTION_FEATURES", "MONOTONE", "ORDER_FEATURES", "POSITIVE_OUTCOMES", "RISK_TIERS",
+    "Backtest", "ChurnModel", "ChurnSettings", "Ranking", "Sufficiency", "SufficiencyCheck",
+    "backtest", "bgnbd_churn_risk", "calibration_table", "capacity_curve", "expected_values", "explain",
+    "features", "flag_key", "flags", "gains", "labels", "risk_tiers", "score", "sufficiency",
+    "top_decile_lift", "train", "train_when_sufficient", "win_back_action", "win_back_list",
+]
 
 # ---------------------------------------------------------------- vocabularies
 
@@ -116,8 +134,10 @@ def _normset(words: Iterable[str]) -> list[str]:
 
 
 def _trend(recent: str, previous: str) -> pl.Expr:
-    """Symmetric change in [-1, 1]: (recent − previous) / (|recent| + |previous|); 0 when both are 0,
-    null when either is unknown (no amounts)."""
+    """Symmetric change in [-1, 1]: (recent − previous) / (|recent| + |previous|).
+
+    0 when both are 0, null when either is unknown (no amounts).
+    """
     total = pl.col(recent).abs() + pl.col(previous).abs()
     return pl.when(total > 0).then((pl.col(recent) - pl.col(previous)) / total).when(total.is_not_null()).then(0.0)
 
@@ -324,6 +344,11 @@ class SufficiencyCheck(NamedTuple):
     actual: float
     required: float
 
+    @property
+    def hint(self) -> str:
+        """Translation key of what would satisfy this check (``churn.sufficiency_hint.<name>``)."""
+        return self.key.replace("churn.sufficiency.", "churn.sufficiency_hint.")
+
 
 @dataclass(frozen=True)
 class Sufficiency:
@@ -347,8 +372,10 @@ def sufficiency(
     min_retained: int = 50,
     min_history_days: int | None = None,
 ) -> Sufficiency:
-    """Data-sufficiency gate for the churn model (Klaviyo: 500 customers and 180 days of history;
-    Salesforce Prediction Builder: ≥ 400 records, ≥ 100 of each outcome; mission_anchors.md §2).
+    """Data-sufficiency gate for the churn model.
+
+    After Klaviyo (500 customers and 180 days of history) and Salesforce Prediction Builder (≥ 400
+    records, ≥ 100 of each outcome); mission_anchors.md §2.
 
     A model is shown only when its backtest can be shown too, so the counts are taken at the backtest's
     training cut-off ``as_of − 2·horizon_days`` (the smallest training set): customers with an order
@@ -380,6 +407,43 @@ def sufficiency(
 
 # ---------------------------------------------------------------- model
 
+@dataclass(frozen=True)
+class ChurnSettings:
+    """The tuning knobs of :func:`train` (and of the model :func:`backtest` trains); the defaults are the app's.
+
+    Booster: ``max_iter``, ``learning_rate``, ``max_leaf_nodes``, ``min_samples_leaf``,
+    ``l2_regularization`` of ``HistGradientBoostingClassifier``; ``monotonic`` applies the directions of
+    :data:`MONOTONE`. Calibration: ``calibration_folds`` stratified folds, isotonic from
+    ``isotonic_min_samples`` training customers, Platt (sigmoid) below. Permutation importance on at most
+    ``importance_rows`` held-out customers, ``importance_repeats`` times. ``max_train_rows`` caps the
+    training set (a stratified sample; None = everyone); ``n_threads`` caps OpenMP threads (None = all
+    cores). The vocabularies and ``default_gap_days`` go to :func:`features` wherever the model's features
+    are computed (training, :func:`score`, :func:`backtest`).
+    """
+
+    max_iter: int = 150
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 7
+    min_samples_leaf: int = 40
+    l2_regularization: float = 1.0
+    monotonic: bool = True
+    calibration_folds: int = 3
+    isotonic_min_samples: int = 3000
+    importance_rows: int = 3000
+    importance_repeats: int = 3
+    max_train_rows: int | None = 20_000
+    n_threads: int | None = 1
+    default_gap_days: float | None = None
+    complaint_types: frozenset[str] = COMPLAINT_TYPES
+    campaign_types: frozenset[str] = CAMPAIGN_TYPES
+    positive_outcomes: frozenset[str] = POSITIVE_OUTCOMES
+
+    def feature_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`features` these settings choose."""
+        return {"default_gap_days": self.default_gap_days, "complaint_types": self.complaint_types,
+                "campaign_types": self.campaign_types, "positive_outcomes": self.positive_outcomes}
+
+
 @dataclass(frozen=True, eq=False)
 class ChurnModel:
     """A fitted churn model and what the model card shows about it.
@@ -388,7 +452,8 @@ class ChurnModel:
     :func:`features`); it was fitted on features as of ``cutoff`` and labels from ``[cutoff, label_end)``.
     ``feature_importance`` is the permutation importance (drop in ROC AUC) on a held-out split;
     ``reference`` holds the median of each feature among the customers who stayed, the neutral values
-    some reasons compare against. ``n_threads`` caps OpenMP threads when predicting (see :func:`train`).
+    some reasons compare against. ``n_threads`` caps OpenMP threads when predicting (see :func:`train`);
+    ``settings`` are the :class:`ChurnSettings` it was trained with (its features are computed with them).
     """
 
     estimator: Any
@@ -403,6 +468,7 @@ class ChurnModel:
     reference: Mapping[str, float]
     n_threads: int | None = 1
     n_eligible: int = 0
+    settings: ChurnSettings = ChurnSettings()
 
     def matrix(self, feature_frame: pl.DataFrame) -> np.ndarray:
         """The model's input matrix; features missing from the frame are missing values (NaN)."""
@@ -424,83 +490,69 @@ def _training_frame(dataset: Dataset, cutoff: datetime, horizon_days: int, **fea
     return frame.join(outcome, on="customer_id", how="inner").sort("customer_id")
 
 
-def _booster(seed: int, max_iter: int, learning_rate: float, max_leaf_nodes: int, min_samples_leaf: int,
-             l2_regularization: float, monotonic_cst: list[int] | None) -> HistGradientBoostingClassifier:
+def _booster(settings: ChurnSettings, seed: int, monotonic_cst: list[int] | None) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        max_iter=max_iter, learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes,
-        min_samples_leaf=min_samples_leaf, l2_regularization=l2_regularization, monotonic_cst=monotonic_cst,
-        early_stopping=False, random_state=seed)
+        max_iter=settings.max_iter, learning_rate=settings.learning_rate, max_leaf_nodes=settings.max_leaf_nodes,
+        min_samples_leaf=settings.min_samples_leaf, l2_regularization=settings.l2_regularization,
+        monotonic_cst=monotonic_cst, early_stopping=False, random_state=seed)
 
 
 def train(
     dataset: Dataset,
     as_of: DateLike,
     horizon_days: int = 90,
-    seed: int = 0,
+    settings: ChurnSettings = ChurnSettings(),
     *,
-    max_iter: int = 150,
-    learning_rate: float = 0.05,
-    max_leaf_nodes: int = 7,
-    min_samples_leaf: int = 40,
-    l2_regularization: float = 1.0,
-    monotonic: bool = True,
-    calibration_folds: int = 3,
-    isotonic_min_samples: int = 3000,
-    importance_rows: int = 3000,
-    importance_repeats: int = 3,
-    max_train_rows: int | None = 20_000,
-    n_threads: int | None = 1,
-    **feature_options: Any,
+    seed: int = 0,
 ) -> ChurnModel:
     """Fit the churn model out of time: features as of ``as_of − horizon_days``, labels from then to ``as_of``.
 
     ``HistGradientBoostingClassifier`` (no early stopping, so a seed fixes the result; small trees and,
-    with ``monotonic``, the directions of :data:`MONOTONE` — together worth about +0.01 ROC AUC on a
-    3,000-customer sample and neutral at 20,000) calibrated with
-    ``CalibratedClassifierCV`` over ``calibration_folds`` stratified folds: isotonic regression when
-    there are at least ``isotonic_min_samples`` training customers, Platt scaling (sigmoid) otherwise
+    with ``settings.monotonic``, the directions of :data:`MONOTONE` — together worth about +0.01 ROC AUC
+    on a 3,000-customer sample and neutral at 20,000) calibrated with ``CalibratedClassifierCV`` over
+    ``settings.calibration_folds`` stratified folds: isotonic regression when there are at least
+    ``settings.isotonic_min_samples`` training customers, Platt scaling (sigmoid) otherwise
     (scikit-learn user guide, "Probability calibration": isotonic overfits on small sets).
     Feature importance is the permutation importance (Breiman 2001; ``sklearn.inspection``) in ROC AUC
     of an uncalibrated booster fitted on 75 % of the customers and scored on at most
-    ``importance_rows`` of the other 25 %. ``feature_options`` go to :func:`features`.
-    ``n_threads`` caps the booster's OpenMP threads while fitting (threadpoolctl); the default 1 keeps
-    training fast on a busy server, where OpenMP threads spin-wait on each other (measured: 2 threads
-    took 5–18 s, 1 thread 0.5 s, for the same 2,000-customer fit under load); None = all cores.
+    ``settings.importance_rows`` of the other 25 %. ``settings.n_threads`` caps the booster's OpenMP
+    threads while fitting (threadpoolctl); the default 1 keeps training fast on a busy server, where
+    OpenMP threads spin-wait on each other (measured: 2 threads took 5–18 s, 1 thread 0.5 s, for the same
+    2,000-customer fit under load); None = all cores. See :class:`ChurnSettings` for every knob.
 
-    Raises ``ValueError`` when the training labels hold fewer than ``calibration_folds`` customers of
-    either class; check :func:`sufficiency` first.
+    Raises ``ValueError`` when the training labels hold fewer than ``settings.calibration_folds``
+    customers of either class; check :func:`sufficiency` first (or use :func:`train_when_sufficient`).
     """
     as_of_dt = to_datetime(as_of)
     cutoff = as_of_dt - timedelta(days=horizon_days)
-    everyone = _training_frame(dataset, cutoff, horizon_days, **feature_options)
+    everyone = _training_frame(dataset, cutoff, horizon_days, **settings.feature_options())
     frame = everyone
-    if max_train_rows is not None and everyone.height > max_train_rows:
+    if settings.max_train_rows is not None and everyone.height > settings.max_train_rows:
         everyone_target = everyone["churned"].cast(pl.Int8).to_numpy()
         if min(int(everyone_target.sum()), len(everyone_target) - int(everyone_target.sum())) >= 2:
-            keep, _ = train_test_split(np.arange(everyone.height), train_size=max_train_rows,
+            keep, _ = train_test_split(np.arange(everyone.height), train_size=settings.max_train_rows,
                                        stratify=everyone_target, random_state=seed)
             frame = everyone[np.sort(keep)]
     names = tuple(name for name in FEATURES if frame[name].null_count() < frame.height)
     target = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
     churners = int(target.sum())
-    if min(churners, len(target) - churners) < max(calibration_folds, 2):
-        raise ValueError(f"need at least {calibration_folds} churned and retained customers to train, "
+    if min(churners, len(target) - churners) < max(settings.calibration_folds, 2):
+        raise ValueError(f"need at least {settings.calibration_folds} churned and retained customers to train, "
                          f"got {churners} of {len(target)}")
     matrix = frame.select(names).to_numpy()
-    constraints = [MONOTONE.get(name, 0) for name in names] if monotonic else None
-    booster = _booster(seed, max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization,
-                       constraints)
-    method = "isotonic" if len(target) >= isotonic_min_samples else "sigmoid"
-    folds = StratifiedKFold(n_splits=calibration_folds, shuffle=True, random_state=seed)
+    constraints = [MONOTONE.get(name, 0) for name in names] if settings.monotonic else None
+    booster = _booster(settings, seed, constraints)
+    method = "isotonic" if len(target) >= settings.isotonic_min_samples else "sigmoid"
+    folds = StratifiedKFold(n_splits=settings.calibration_folds, shuffle=True, random_state=seed)
     fit_rows, held_rows = train_test_split(np.arange(len(target)), test_size=0.25, stratify=target,
                                            random_state=seed)
-    held_rows = held_rows[:importance_rows]
-    with threadpool_limits(limits=n_threads, user_api="openmp"):
+    held_rows = held_rows[:settings.importance_rows]
+    with threadpool_limits(limits=settings.n_threads, user_api="openmp"):
         estimator = CalibratedClassifierCV(booster, method=method, cv=folds, ensemble=False).fit(matrix, target)
         importance_model = clone(booster).fit(matrix[fit_rows], target[fit_rows])
         if len(np.unique(target[held_rows])) == 2:
             result = permutation_importance(importance_model, matrix[held_rows], target[held_rows],
-                                            scoring="roc_auc", n_repeats=importance_repeats, random_state=seed)
+                                            scoring="roc_auc", n_repeats=settings.importance_repeats, random_state=seed)
             means, stds = result.importances_mean, result.importances_std
         else:
             means = stds = np.full(len(names), np.nan)
@@ -512,7 +564,24 @@ def train(
     return ChurnModel(
         estimator=estimator, feature_names=names, cutoff=cutoff, label_end=as_of_dt, horizon_days=horizon_days,
         calibration=method, n_train=len(target), train_churn_rate=churners / len(target), n_eligible=everyone.height,
-        feature_importance=importance, reference=reference, n_threads=n_threads)
+        feature_importance=importance, reference=reference, n_threads=settings.n_threads, settings=settings)
+
+
+def train_when_sufficient(
+    dataset: Dataset,
+    as_of: DateLike,
+    horizon_days: int = 90,
+    settings: ChurnSettings = ChurnSettings(),
+    *,
+    seed: int = 0,
+) -> ChurnModel | None:
+    """:func:`train` when :func:`sufficiency` passes at ``as_of`` for ``horizon_days``, else None.
+
+    Without a model the caller scores by the warning rules: ``score(..., model=None)``.
+    """
+    if not sufficiency(dataset.transactions, as_of, horizon_days).ok:
+        return None
+    return train(dataset, as_of, horizon_days, settings, seed=seed)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -585,77 +654,113 @@ def bgnbd_churn_risk(transactions: pl.DataFrame, as_of: DateLike, horizon_days: 
         pl.Series("bgnbd_p_no_purchase", (1.0 - p_alive) + p_alive * quiet_if_alive))
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """How well one ranking of the customers told the backtest's churners apart (None = not computed).
+
+    ``name`` is ``"model"`` or a baseline of :data:`BASELINES`. ``auc`` (ROC AUC), ``pr_auc`` (average
+    precision) and ``top_decile_lift`` are None when the evaluation window holds only one class;
+    ``brier`` is the Brier score of a probability, so only the model has one.
+    """
+
+    name: str
+    auc: float | None = None
+    pr_auc: float | None = None
+    top_decile_lift: float | None = None
+    brier: float | None = None
+
+
+# The baselines beside the model: recency alone; BG/NBD P(no purchase in the horizon) and 1 − P(alive)
+# (see :func:`bgnbd_churn_risk`, they need :mod:`crm_core.clv`).
+BASELINES: tuple[str, ...] = ("recency", "bgnbd_horizon", "bgnbd")
+
+
+@dataclass(frozen=True, eq=False)
+class Backtest:
+    """The result of :func:`backtest`.
+
+    ``ok`` and ``sufficiency``: the data gate counted at the training cut-off; when it fails, everything
+    from ``n_customers`` on is None (``baselines`` empty). ``train_cutoff`` = as_of − 2·horizon and
+    ``eval_cutoff`` = as_of − horizon. ``n_customers`` and ``churn_rate`` describe the evaluation set;
+    ``ranking`` holds the model's metrics and ``baselines`` those of each baseline that could be computed,
+    in the order of :data:`BASELINES`. ``gains``: ``share_contacted`` and the share of churners caught
+    ranking by ``model``, each baseline and ``random``; ``calibration``: by decile of predicted
+    probability, ``decile, mean_predicted, observed_rate, customers``; ``model``: the fitted model.
+    """
+
+    ok: bool
+    sufficiency: Sufficiency
+    horizon_days: int
+    train_cutoff: datetime
+    eval_cutoff: datetime
+    n_customers: int | None = None
+    churn_rate: float | None = None
+    ranking: Ranking | None = None
+    baselines: tuple[Ranking, ...] = ()
+    gains: pl.DataFrame | None = None
+    calibration: pl.DataFrame | None = None
+    model: ChurnModel | None = None
+
+    @property
+    def feature_importance(self) -> pl.DataFrame | None:
+        """The fitted model's permutation importance (None when the gate failed)."""
+        return self.model.feature_importance if self.model is not None else None
+
+    def baseline(self, name: str) -> Ranking | None:
+        """The metrics of baseline ``name`` (:data:`BASELINES`), or None when it was not computed."""
+        return next((ranking for ranking in self.baselines if ranking.name == name), None)
+
+
 def backtest(
-    transactions: pl.DataFrame,
+    dataset: Dataset,
     as_of: DateLike,
     horizon_days: int = 90,
-    customers: pl.DataFrame | None = None,
-    interactions: pl.DataFrame | None = None,
+    settings: ChurnSettings = ChurnSettings(),
+    *,
     seed: int = 0,
-    **train_options: Any,
-) -> dict[str, Any]:
+) -> Backtest:
     """Honest out-of-time evaluation of :func:`train` (DESIGN.md, "Churn").
 
     The model is trained with features at ``as_of − 2·horizon`` and labels from the next horizon, then
     predicts with features at ``as_of − horizon``; predictions are compared with who actually bought
-    in ``[as_of − horizon, as_of)``. Nothing after ``as_of − horizon`` reaches a feature.
-
-    Returns a dict: ``ok``, ``sufficiency`` (the gate counted at the training cut-off), ``train_cutoff``,
-    ``eval_cutoff``, ``n_customers``, ``churn_rate``, ``auc``, ``pr_auc``, ``top_decile_lift``, ``brier``;
-    the recency baseline ``baseline_auc``, ``baseline_pr_auc``, ``baseline_top_decile_lift``; the BG/NBD
-    baselines (None without :mod:`crm_core.clv`, see :func:`bgnbd_churn_risk`): 1 − P(alive) as
-    ``bgnbd_auc``, ``bgnbd_pr_auc``, ``bgnbd_top_decile_lift`` and P(no purchase in the horizon) as
-    ``bgnbd_horizon_auc``, ``bgnbd_horizon_pr_auc``, ``bgnbd_horizon_top_decile_lift``; ``gains``
-    (frame: ``share_contacted`` and the share of churners caught ranking by ``model``, ``recency``,
-    ``bgnbd``, ``bgnbd_horizon``, ``random``), ``calibration`` (frame by decile: ``decile,
-    mean_predicted, observed_rate, customers``), ``feature_importance`` (frame) and the ``model``.
-    When the gate fails, ``ok`` is False and the metrics are None.
+    in ``[as_of − horizon, as_of)``. Nothing after ``as_of − horizon`` reaches a feature. Metrics are
+    ROC AUC, PR AUC, top-decile lift and the Brier score, beside the :data:`BASELINES`: recency alone
+    and, with :mod:`crm_core.clv`, BG/NBD P(no purchase in the horizon) and 1 − P(alive)
+    (:func:`bgnbd_churn_risk`). See :class:`Backtest` for what comes back.
     """
-    dataset = Dataset(transactions, customers, interactions)
     as_of_dt = to_datetime(as_of)
     eval_cutoff = as_of_dt - timedelta(days=horizon_days)
-    gate = sufficiency(transactions, as_of_dt, horizon_days)
-    result: dict[str, Any] = {
-        "ok": gate.ok, "sufficiency": gate, "train_cutoff": eval_cutoff - timedelta(days=horizon_days),
-        "eval_cutoff": eval_cutoff, "horizon_days": horizon_days,
-    }
-    metric_names = ("n_customers", "churn_rate", "auc", "pr_auc", "top_decile_lift", "brier", "baseline_auc",
-                    "baseline_pr_auc", "baseline_top_decile_lift", "bgnbd_auc", "bgnbd_pr_auc",
-                    "bgnbd_top_decile_lift", "bgnbd_horizon_auc", "bgnbd_horizon_pr_auc",
-                    "bgnbd_horizon_top_decile_lift", "gains", "calibration", "feature_importance", "model")
-    result.update(dict.fromkeys(metric_names))
+    gate = sufficiency(dataset.transactions, as_of_dt, horizon_days)
+    empty = Backtest(ok=gate.ok, sufficiency=gate, horizon_days=horizon_days,
+                     train_cutoff=eval_cutoff - timedelta(days=horizon_days), eval_cutoff=eval_cutoff)
     if not gate.ok:
-        return result
-    model = train(dataset, eval_cutoff, horizon_days, seed, **train_options)
-    frame = features(dataset, eval_cutoff).join(
-        labels(transactions, eval_cutoff, horizon_days).select("customer_id", "churned"), on="customer_id")
+        return empty
+    model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed)
+    frame = features(dataset, eval_cutoff, **settings.feature_options()).join(
+        labels(dataset.transactions, eval_cutoff, horizon_days).select("customer_id", "churned"), on="customer_id")
     churned = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
     probability = model.predict_proba(frame)
-    recency = frame["recency_days"].to_numpy()
-    result.update(n_customers=frame.height, churn_rate=float(churned.mean()), model=model,
-                  brier=float(brier_score_loss(churned, probability)),
-                  feature_importance=model.feature_importance)
     both_classes = 0 < churned.sum() < len(churned)
-    curves = {"model": probability, "recency": recency}
-    if both_classes:
-        result.update(_metrics(churned, probability))
-        result.update({f"baseline_{k}": v for k, v in _metrics(churned, recency).items()})
-    bgnbd = bgnbd_churn_risk(transactions, eval_cutoff, horizon_days)
+
+    def ranking(name: str, risk: np.ndarray, brier: float | None = None) -> Ranking:
+        return Ranking(name, brier=brier, **(_metrics(churned, risk) if both_classes else {}))
+
+    curves = {"model": probability, "recency": frame["recency_days"].to_numpy()}
+    bgnbd = bgnbd_churn_risk(dataset.transactions, eval_cutoff, horizon_days)
     if bgnbd is not None:
         scores = frame.select("customer_id").join(bgnbd, on="customer_id", how="left")
-        for column, prefix in (("bgnbd_churn_risk", "bgnbd"), ("bgnbd_p_no_purchase", "bgnbd_horizon")):
+        for column, name in (("bgnbd_churn_risk", "bgnbd"), ("bgnbd_p_no_purchase", "bgnbd_horizon")):
             risk = scores[column]  # customers without a purchase day (refunds only): the median
-            risk = risk.fill_null(risk.median() if risk.median() is not None else 0.5).to_numpy()
-            curves[prefix] = risk
-            if both_classes:
-                result.update({f"{prefix}_{k}": v for k, v in _metrics(churned, risk).items()})
+            curves[name] = risk.fill_null(risk.median() if risk.median() is not None else 0.5).to_numpy()
     points = 100
     table = {"share_contacted": np.linspace(0, 1, points + 1)}
     table.update({name: gains(churned, risk, points) for name, risk in curves.items()})
     table["random"] = table["share_contacted"]
-    result["gains"] = pl.DataFrame(table)
-    result["calibration"] = calibration_table(churned, probability)
-    return result
+    return replace(
+        empty, n_customers=frame.height, churn_rate=float(churned.mean()), model=model,
+        ranking=ranking("model", probability, float(brier_score_loss(churned, probability))),
+        baselines=tuple(ranking(name, curves[name]) for name in BASELINES if name in curves),
+        gains=pl.DataFrame(table), calibration=calibration_table(churned, probability))
 
 
 # ---------------------------------------------------------------- flags
@@ -682,8 +787,10 @@ def flags(
     low_satisfaction: float = 3.0,
     overdue_ratio: float = 1.5,
 ) -> pl.DataFrame:
-    """Transparent early-warning flags beside the model (CRM health-score practice: HubSpot health score,
-    Fxiaoke / Zoho / Salesforce interaction signals; mission_anchors.md §2, §7.8).
+    """Transparent early-warning flags beside the model.
+
+    From CRM health-score practice: HubSpot health score, Fxiaoke / Zoho / Salesforce interaction
+    signals; mission_anchors.md §2, §7.8.
 
     One boolean column ``flag_<name>`` per entry of :data:`FLAGS` (translation key ``churn.flag.<name>``)
     and ``flag_count``. A flag is False when its data is missing (e.g. no interactions table):
@@ -955,11 +1062,9 @@ def risk_tiers(risk: pl.Expr, thresholds: tuple[float, float] = (0.33, 0.66)) ->
 def score(
     dataset: Dataset,
     as_of: DateLike,
-    horizon_days: int = 90,
-    model: ChurnModel | None = None,
-    expected_value: pl.DataFrame | None = None,
     *,
-    seed: int = 0,
+    model: ChurnModel | None,
+    expected_value: pl.DataFrame | None = None,
     risk_thresholds: tuple[float, float] = (0.33, 0.66),
     tier_by: str = "probability",
     rule_high_flags: int = 2,
@@ -967,13 +1072,15 @@ def score(
     min_contribution: float = 0.01,
     flag_options: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """Churn risk per customer with a purchase before ``as_of`` (the customer base of
-    :func:`crm_core.features.customer_base`), with reasons, flags and value at risk.
+    """Churn risk per customer with a purchase before ``as_of``, with reasons, flags and value at risk.
 
-    Without a ``model``, one is trained with :func:`train` when :func:`sufficiency` passes; otherwise
-    the result is in *rules mode*: ``churn_probability`` and ``value_at_risk`` are null and the tier
-    comes from the early-warning flags (``high`` with ≥ ``rule_high_flags`` flags, ``medium`` with one,
-    else ``low``). ``risk_source`` says which ("model" / "rules").
+    Customers are the customer base of :func:`crm_core.features.customer_base`.
+
+    ``model`` is required: a :class:`ChurnModel` trained up to ``as_of`` (:func:`train`), or None for
+    *rules mode* (what :func:`train_when_sufficient` returns when :func:`sufficiency` fails):
+    ``churn_probability`` and ``value_at_risk`` are null and the tier comes from the early-warning flags
+    (``high`` with ≥ ``rule_high_flags`` flags, ``medium`` with one, else ``low``). ``risk_source`` says
+    which ("model" / "rules"). The features are computed with the model's :class:`ChurnSettings`.
 
     Columns: ``customer_id, churn_probability, risk_tier, risk_source, main_reason, reasons`` (JSON list
     of ``{"key", "params"}``, see :func:`explain`), ``action`` (``churn.action.<name>``, from
@@ -989,9 +1096,7 @@ def score(
     if tier_by not in ("probability", "rank"):
         raise ValueError(f"tier_by must be 'probability' or 'rank', not {tier_by!r}")
     as_of_dt = to_datetime(as_of)
-    if model is None and sufficiency(dataset.transactions, as_of_dt, horizon_days).ok:
-        model = train(dataset, as_of_dt, horizon_days, seed)
-    frame = features(dataset, as_of_dt)
+    frame = features(dataset, as_of_dt, **(model.settings.feature_options() if model is not None else {}))
     flag_frame = flags(frame, **(flag_options or {}))
     if model is not None:
         probability = model.predict_proba(frame)

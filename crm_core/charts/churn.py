@@ -1,5 +1,6 @@
-"""Figures of the Churn-risk page: cumulative gains, calibration, feature importance, risk by group,
-revenue saved by contact capacity.
+"""Figures of the Churn-risk page.
+
+Cumulative gains, calibration, feature importance, risk by group, revenue saved by contact capacity.
 
 Pure and language-neutral like :mod:`crm_core.charts`: every text on a figure (titles, axis labels, legend
 names, hover lines) comes in as a parameter; the page passes translated strings.
@@ -53,8 +54,10 @@ def gains_chart(share_contacted: Sequence[float], curves: Mapping[str, Sequence[
 def calibration_chart(predicted: Sequence[float], observed: Sequence[float], *, title: str, x_title: str,
                       y_title: str, points_name: str, diagonal_name: str, hover: Sequence[str],
                       height: int = 400) -> go.Figure:
-    """Observed vs mean predicted churn rate per decile of predicted probability, beside the diagonal
-    (a perfectly calibrated model lies on it)."""
+    """Observed vs mean predicted churn rate per decile of predicted probability.
+
+    Beside the diagonal: a perfectly calibrated model lies on it.
+    """
     figure = go.Figure([
         go.Scatter(x=[0, 1], y=[0, 1], name=diagonal_name, mode="lines",
                    line={"color": REFERENCE_COLOUR, "width": 1.5, "dash": "dash"}, hoverinfo="skip"),
@@ -118,17 +121,22 @@ def tier_share_bars(groups: Sequence[str], shares: Mapping[str, Sequence[float]]
     return figure
 
 
-def capacity_chart(contacted: Sequence[int], saved: Sequence[float], capacity: int, saved_at_capacity: float, *,
+def capacity_chart(contacted: Sequence[int], saved: Sequence[float | None], capacity: int,
+                   saved_at_capacity: float | None, *,
                    title: str, x_title: str, y_title: str, line_name: str, marker_name: str, marker_text: str,
                    money: Money | None = None) -> go.Figure:
-    """Expected revenue saved (y, money written by ``money``) against the number of customers contacted
-    (x, highest value at risk first), with the chosen capacity marked by a vertical line and a point."""
+    """Expected revenue saved against the number of customers contacted.
+
+    y: money written by ``money``; x: customers, highest value at risk first. The chosen capacity is
+    marked by a vertical line and a point.
+    """
     amounts = money_texts(saved, money)
     figure = go.Figure([
         go.Scatter(x=list(contacted), y=list(saved), name=line_name, mode="lines",
                    line={"color": PALETTE[0], "width": 3}, fill="tozeroy", fillcolor="rgba(0,114,178,0.08)",
                    customdata=amounts,
-                   hovertemplate=f"{x_title}: %{{x:,}}<br>{y_title}: {'%{customdata}' if amounts else '%{y:,.0f}'}<extra></extra>"),
+                   hovertemplate=(f"{x_title}: %{{x:,}}<br>{y_title}: "
+                                  f"{'%{customdata}' if amounts else '%{y:,.0f}'}<extra></extra>")),
         go.Scatter(x=[capacity], y=[saved_at_capacity], name=marker_name, mode="markers+text",
                    marker={"color": PALETTE[5], "size": 13, "line": {"color": "white", "width": 2}},
                    text=[marker_text], textposition="middle right", cliponaxis=False,

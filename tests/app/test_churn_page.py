@@ -10,8 +10,8 @@ from datetime import date
 import polars as pl
 
 from crm_core.dataset import load_sample
-from ui.i18n import catalog, translate
 from tests.app.helpers import TINY_ORDERS, app, assert_healthy, metric, texts
+from ui.i18n import catalog, translate
 
 PAGE = "pages/churn.py"
 
@@ -111,7 +111,8 @@ def test_sample_in_english_shows_the_model_card_reasons_and_downloads():
     listing = frame(at, "ch_list")
     assert listing["Value at risk"].is_monotonic_decreasing                # sorted by value at risk
     assert listing["Customer ID"].str.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}").all()  # opens Customer 360
-    assert {"Customer ID", "Name", "Region", "Owner", "Phone", "Suggested action", "Warning flags raised"} <= set(listing.columns)
+    assert {"Customer ID", "Name", "Region", "Owner", "Phone", "Suggested action",
+            "Warning flags raised"} <= set(listing.columns)
     assert listing["Phone"].dropna().str.fullmatch(r"1\d{2}\*{4}\d{4}|\*{4}\d{0,4}").all()   # masked
     assert set(listing["Suggested action"]) <= {v for k, v in catalog("en").items() if k.startswith("churn.action.")}
     importance_chart = chart(at, "ch_importance")
@@ -153,6 +154,17 @@ def test_invalid_link_values_fall_back_to_the_defaults():
     assert at.slider(key="ch_capacity").value == 200
     assert at.slider(key="ch_save").value == 20
     assert sum("not valid here" in w.value for w in at.warning) >= 3
+
+
+def test_the_open_tab_travels_in_the_link_by_its_name():
+    at = app(page="churn", query={"churn_tab": "capacity", "lang": "zh"}, clear=False)
+    assert_healthy(at)
+    assert at.query_params.get("churn_tab") == "capacity"              # the name, not the Chinese label
+    assert [tab.label for tab in at.tabs] == ["风险客户名单", "模型说明", "分布", "联系能力"]
+    assert metric(at, "已评分客户") == "4,721"                            # every tab is still drawn
+    at = app(page="churn", query={"churn_tab": "nowhere"}, clear=False)
+    assert any("churn_tab" in w.value for w in at.warning)              # an unknown tab is said, then dropped
+    assert "churn_tab" not in at.query_params
 
 
 def test_tier_filter_from_the_link_then_windows_with_little_or_no_history():

@@ -227,46 +227,60 @@ def test_labels_on_a_hand_made_history() -> None:
 # ---------------------------------------------------------------- model and backtest
 
 def test_model_beats_the_recency_baseline_out_of_time(dataset: Dataset) -> None:
-    result = churn.backtest(dataset.transactions, SYN_AS_OF, 90, interactions=dataset.interactions)
-    assert result["ok"] and result["n_customers"] > 1000 and 0.2 < result["churn_rate"] < 0.7
-    assert result["eval_cutoff"] == SYN_AS_OF - timedelta(days=90)
-    assert result["auc"] > result["baseline_auc"] + 0.03
-    assert result["pr_auc"] > result["baseline_pr_auc"] + 0.03
-    assert result["top_decile_lift"] >= result["baseline_top_decile_lift"]
-    assert result["brier"] < result["churn_rate"] * (1 - result["churn_rate"])  # better than the base rate
-    if result["bgnbd_auc"] is not None:  # crm_core.clv present
-        assert result["auc"] > max(result["bgnbd_auc"], result["bgnbd_horizon_auc"])
-    gains = result["gains"]
+    result = churn.backtest(dataset, SYN_AS_OF, 90)
+    assert result.ok and result.n_customers > 1000 and 0.2 < result.churn_rate < 0.7
+    assert result.eval_cutoff == SYN_AS_OF - timedelta(days=90)
+    model, recency = result.ranking, result.baseline("recency")
+    assert model.auc > recency.auc + 0.03
+    assert model.pr_auc > recency.pr_auc + 0.03
+    assert model.top_decile_lift >= recency.top_decile_lift
+    assert model.brier < result.churn_rate * (1 - result.churn_rate)  # better than the base rate
+    assert recency.brier is None                                       # recency is not a probability
+    if result.baseline("bgnbd") is not None:  # crm_core.clv present
+        assert [b.name for b in result.baselines] == ["recency", "bgnbd_horizon", "bgnbd"]
+        assert model.auc > max(result.baseline("bgnbd").auc, result.baseline("bgnbd_horizon").auc)
+    gains = result.gains
     assert gains.columns[:3] == ["share_contacted", "model", "recency"] and gains.height == 101
     assert gains.row(0)[1] == 0 and gains.row(-1)[1] == pytest.approx(1.0)
     assert (gains["model"].diff().drop_nulls() >= 0).all()
-    calibration = result["calibration"]
+    calibration = result.calibration
     assert calibration["decile"].to_list() == list(range(1, 11))
-    assert calibration["customers"].sum() == result["n_customers"]
+    assert calibration["customers"].sum() == result.n_customers
     # calibrated: the observed rate follows the predicted one
     assert np.corrcoef(calibration["mean_predicted"], calibration["observed_rate"])[0, 1] > 0.95
-    importance = result["feature_importance"]
+    importance = result.feature_importance
     assert set(importance["feature"]) <= set(churn.FEATURES) and importance["importance"][0] > 0
 
 
 def test_train_is_deterministic_and_ignores_the_future() -> None:
     small = synthetic(n_customers=600, seed=11)
     as_of = SYN_AS_OF - timedelta(days=30)
-    first = churn.train(small, as_of, seed=5, max_iter=60)
-    second = churn.train(_future_rows(small, as_of), as_of, seed=5, max_iter=60)
+    quick = churn.ChurnSettings(max_iter=60)
+    first = churn.train(small, as_of, 90, quick, seed=5)
+    second = churn.train(_future_rows(small, as_of), as_of, 90, quick, seed=5)
     frame = churn.features(small, as_of)
     assert np.array_equal(first.predict_proba(frame), second.predict_proba(frame))
     assert_frame_equal(first.feature_importance, second.feature_importance)
     assert first.cutoff == as_of - timedelta(days=90) and first.label_end == as_of
     assert first.calibration == "sigmoid"  # 600 customers: too few for isotonic
+    assert first.settings == quick and quick.learning_rate == churn.ChurnSettings().learning_rate == 0.05
+
+
+def test_the_default_settings_are_the_apps(model: churn.ChurnModel) -> None:
+    assert model.settings == churn.ChurnSettings()
+    defaults = churn.ChurnSettings()
+    assert (defaults.max_iter, defaults.max_leaf_nodes, defaults.min_samples_leaf, defaults.calibration_folds,
+            defaults.isotonic_min_samples, defaults.max_train_rows, defaults.n_threads) == \
+        (150, 7, 40, 3, 3000, 20_000, 1)
+    assert defaults.complaint_types == churn.COMPLAINT_TYPES and defaults.monotonic
 
 
 def test_large_training_sets_are_sampled_by_class() -> None:
     small = synthetic(n_customers=600, seed=11)
     as_of = SYN_AS_OF - timedelta(days=30)
-    full = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=None)
-    sampled = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=200)
-    again = churn.train(small, as_of, seed=5, max_iter=30, max_train_rows=200)
+    full = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=None), seed=5)
+    sampled = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=200), seed=5)
+    again = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=200), seed=5)
     assert full.n_train == full.n_eligible > 200
     assert sampled.n_train == 200 and sampled.n_eligible == full.n_eligible
     assert abs(sampled.train_churn_rate - full.train_churn_rate) < 0.01       # stratified: the churn rate is kept
@@ -288,12 +302,12 @@ def test_model_beats_the_recency_baseline_on_the_sample() -> None:
 
     sample = generate(customers=3000, seed=42)
     as_of = default_as_of(sample.transactions)
-    result = churn.backtest(sample.transactions, as_of, 90, customers=sample.customers,
-                            interactions=sample.interactions)
-    assert result["ok"]
-    assert result["auc"] > result["baseline_auc"] + 0.03
-    assert result["pr_auc"] > result["baseline_pr_auc"] + 0.01
-    assert result["auc"] > max(result["bgnbd_auc"], result["bgnbd_horizon_auc"])
+    result = churn.backtest(sample, as_of, 90)
+    assert result.ok
+    model, recency = result.ranking, result.baseline("recency")
+    assert model.auc > recency.auc + 0.03
+    assert model.pr_auc > recency.pr_auc + 0.01
+    assert model.auc > max(result.baseline("bgnbd").auc, result.baseline("bgnbd_horizon").auc)
 
 
 # ---------------------------------------------------------------- score and reasons
@@ -374,7 +388,8 @@ def test_score_columns_tiers_value_and_actions(scored: pl.DataFrame) -> None:
 
 def test_score_works_without_interactions() -> None:
     plain = synthetic(n_customers=800, seed=5, interactions=False)
-    scored = churn.score(plain, SYN_AS_OF, expected_value=pl.DataFrame({"customer_id": ["C00000"], "value": [100.0]}))
+    scored = churn.score(plain, SYN_AS_OF, model=churn.train_when_sufficient(plain, SYN_AS_OF),
+                         expected_value=pl.DataFrame({"customer_id": ["C00000"], "value": [100.0]}))
     assert scored["risk_source"].unique().to_list() == ["model"] and scored["churn_probability"].null_count() == 0
     assert not scored.select(pl.col("flag_complaints", "flag_fewer_contacts", "flag_campaigns_ignored").any()).row(0)[0]
     _check_reasons(scored, churn.features(plain, SYN_AS_OF))
@@ -396,6 +411,19 @@ def _steady(customers: int, days: int, every: int = 10) -> pl.DataFrame:
     return _tx(rows)
 
 
+def test_a_failing_gate_gives_a_backtest_without_metrics_and_score_needs_a_model() -> None:
+    tiny = Dataset(_steady(20, 100))
+    as_of = datetime(2023, 4, 11)
+    result = churn.backtest(tiny, as_of, 90)
+    assert not result.ok and not result.sufficiency.ok
+    assert result.train_cutoff == as_of - timedelta(days=180) and result.eval_cutoff == as_of - timedelta(days=90)
+    assert result.ranking is None and result.baselines == () and result.baseline("recency") is None
+    assert result.gains is None and result.model is None and result.feature_importance is None
+    with pytest.raises(TypeError):
+        churn.score(tiny, as_of)  # the model (or None, for the rules) is the caller's choice, never trained here
+    assert churn.score(tiny, as_of, model=None)["risk_source"].unique().to_list() == ["rules"]
+
+
 def test_sufficiency_gate_names_the_failing_checks() -> None:
     tiny = _steady(20, 100)
     gate = churn.sufficiency(tiny, datetime(2023, 4, 11), horizon_days=90)
@@ -413,7 +441,7 @@ def test_sufficiency_gate_names_the_failing_checks() -> None:
     assert churn.sufficiency(steady, datetime(2024, 2, 5), horizon_days=90, min_churners=0).ok
 
 
-def test_score_falls_back_to_rules_when_the_gate_fails() -> None:
+def test_without_a_model_score_ranks_by_the_warning_rules() -> None:
     as_of = _day("2024-07-01")
     transactions = _tx([
         ("A", "a0", _day("2023-11-01"), 300.0, "x"),
@@ -422,7 +450,9 @@ def test_score_falls_back_to_rules_when_the_gate_fails() -> None:
         ("B", "b1", _day("2024-06-01"), 50.0, "x"), ("B", "b2", _day("2024-06-20"), 50.0, "x"),
     ])
     interactions = _ix([("A", _day("2024-06-01"), "complaint", "open", 1.0)])
-    scored = churn.score(Dataset(transactions, None, interactions), as_of)
+    dataset = Dataset(transactions, None, interactions)
+    assert churn.train_when_sufficient(dataset, as_of) is None    # two customers: the gate fails
+    scored = churn.score(dataset, as_of, model=None)
     assert scored["risk_source"].unique().to_list() == ["rules"]
     assert scored["churn_probability"].null_count() == 2 and scored["value_at_risk"].null_count() == 2
     a = scored.filter(pl.col("customer_id") == "A").row(0, named=True)

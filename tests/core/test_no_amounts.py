@@ -134,8 +134,8 @@ def test_churn_trains_and_scores_without_monetary_features() -> None:
     assert scored.height == frame.height and scored["churn_probability"].null_count() == 0
     assert set(scored["value_source"].unique()) == {"no_amounts"} and scored["value_at_risk"].null_count() == scored.height
     assert churn.capacity_curve(scored)["value_at_risk"].null_count() == scored.height + 1
-    result = churn.backtest(lines, as_of)
-    assert result["ok"] and 0.5 < result["auc"] <= 1.0
+    result = churn.backtest(dataset, as_of)
+    assert result.ok and 0.5 < result.ranking.auc <= 1.0
 
 
 @pytest.mark.parametrize("amount", ["null", "absent"])
@@ -149,12 +149,12 @@ def test_cross_sell_and_customer_table_without_money(amount: str) -> None:
     assert picks.height == 3 and picks["expected_value"].null_count() == 3
     targets = cross_sell.target_list(lines, "milk", "tea")
     assert targets["customer_id"].to_list() == ["A", "C"] and targets["revenue"].null_count() == 2
-    notes: list[dict] = []
-    table = cu.customer_table(Dataset(lines), AS_OF, notes=notes)
+    result = cu.customer_table(Dataset(lines), AS_OF)
+    table, notes = result.frame, [{"key": note.key, "params": note.params} for note in result.notes]
     assert table["customer_id"].to_list() == ["A", "B", "C"] and table["orders"].to_list() == [3, 1, 2]
     assert table["revenue"].null_count() == 3 and "tier" not in table.columns
     assert {"key": "app.base.needs_amounts", "params": {"analysis": "value_tiers"}} in notes
     assert not [note for note in notes if note["key"].endswith("_failed")], notes
-    story = cu.customer_story(Dataset(lines), AS_OF, "A", table=table)
+    story = cu.customer_story(Dataset(lines), AS_OF, "A", table=result)
     assert story.figures["orders"] == 3 and story.monthly_spend.rows() == [(date(2024, 1, 1), 3, None)]
     assert np.isfinite(story.similar["distance"].to_numpy()).all()
