@@ -128,6 +128,17 @@ def test_link_parameters_set_the_controls():
     assert at.query_params.get("lc_horizon") == "90" and at.query_params.get("lc_cohort_period") == "quarter"
 
 
+def test_the_open_tab_travels_in_the_link_by_its_name():
+    at = app(page="lifecycle", query={"life_tab": "model", "lang": "zh"})
+    assert_healthy(at)
+    assert at.query_params.get("life_tab") == "model"                  # the name, not the Chinese label
+    assert metric(at, "BG/NBD 拟合客户") == "4,721"                      # every tab is still drawn
+    at = app(page="lifecycle", query={"life_tab": "nowhere"})
+    assert_healthy(at)
+    assert any("life_tab" in w.value for w in at.warning)               # an unknown tab is said, then dropped
+    assert "life_tab" not in at.query_params
+
+
 def test_invalid_link_values_fall_back_to_defaults():
     at = app(page="lifecycle", query={"lc_horizon": "45", "lc_cohort_period": "year", "lc_new": "abc",
                                       "lc_at_risk": "99", "lc_from": "1999-01-01"})
