@@ -24,25 +24,39 @@ last_interaction_*, complaints_last_90d the interactions table (complaint words 
 Rows are the customer base (a purchase before the analysis date, :func:`crm_core.features.customer_base`)
 plus prospects; customers with only refunds are left out and counted by ``customer_base``. A column
 appears only when its analysis can run on the data (no product column → no next product, no amounts →
-no value tier and null money, no interactions table → no interaction columns); an analysis that fails on the data leaves its columns out
-and never fails the table. Messages shown to users are keys plus params (JSON ``{"key", "params"}``).
+no value tier and null money, no interactions table → no interaction columns). A part the data cannot
+support raises a typed reason (a :class:`crm_core.io.DataError` such as
+:class:`crm_core.features.MissingAmounts`): its columns are left out and the reason becomes one of the
+table's :class:`TableNote`; any other error is a bug and propagates. Messages shown to users are keys
+plus params (reasons inside the table: JSON ``{"key", "params"}``).
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 
 from crm_core.cross_sell import RECOMMENDATION_SCHEMA
 from crm_core.dataset import Dataset
-from crm_core.features import (DateLike, before, customer_summary, has_amounts, is_refund_document, money_sum,
-                               orders as order_table, to_datetime, with_amount, with_order_key)
+from crm_core.features import (
+    DateLike,
+    before,
+    customer_summary,
+    has_amounts,
+    is_refund_document,
+    money_sum,
+    to_datetime,
+    with_amount,
+    with_order_key,
+)
+from crm_core.features import orders as order_table
+from crm_core.io import DataError
 
 PARTS: tuple[str, ...] = ("segments", "lifecycle", "clv", "churn", "cross_sell", "interactions")
 """The analyses :func:`customer_table` can join; ``include`` picks among them."""
@@ -60,6 +74,33 @@ NO_RECOMMENDATIONS: dict[str, pl.DataType] = {**RECOMMENDATION_SCHEMA, "reason":
 _REASON_OBJECT = r'^\[(\{"key":"[^"]*","params":\{[^{}]*\}\})'
 
 
+@dataclass(frozen=True)
+class TableNote:
+    """What the customer table says about itself.
+
+    The translation ``key`` and ``params`` of a message, and the ``part`` it concerns (one of
+    :data:`PARTS`, or ``"tiers"`` / ``"clusters"`` of the segments part).
+
+    A part the data cannot support gives its typed reason here (e.g. ``app.base.needs_amounts`` with
+    ``analysis="value_tiers"``); a part that ran can add remarks (the CLV fit's ``lifecycle.note.*``).
+    """
+
+    part: str
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomerTable:
+    """:func:`customer_table`'s result.
+
+    The ``frame`` (one row per customer) and its ``notes`` in the order the parts ran.
+    """
+
+    frame: pl.DataFrame
+    notes: tuple[TableNote, ...] = ()
+
+
 class UnknownCustomer(LookupError):
     """No customer with this id in the data; ``key``/``params`` give the translatable message."""
 
@@ -72,11 +113,13 @@ class UnknownCustomer(LookupError):
 # ---------------------------------------------------------------- building blocks
 
 def known_customers(dataset: Dataset, as_of: DateLike) -> pl.DataFrame:
-    """``customer_id`` of every customer the table lists as of ``as_of``: the customer base (a purchase
-    strictly before ``as_of``, :func:`crm_core.features.customer_base`) plus prospects (in the customers
-    table, signed up before ``as_of`` when ``signup_date`` is known, and no line before ``as_of``, as
-    :func:`crm_core.lifecycle.stages` counts them). Customers whose lines are all refunds are left out
-    (``customer_base`` counts them). Sorted by id."""
+    """``customer_id`` of every customer the table lists as of ``as_of``.
+
+    The customer base (a purchase strictly before ``as_of``, :func:`crm_core.features.customer_base`) plus prospects
+    (in the customers table, signed up before ``as_of`` when ``signup_date`` is known, and no line before ``as_of``,
+    as :func:`crm_core.lifecycle.stages` counts them). Customers whose lines are all refunds are left out
+    (``customer_base`` counts them). Sorted by id.
+    """
     as_of_dt = to_datetime(as_of)
     lines = before(dataset.transactions, as_of_dt)
     ids = [order_table(lines).filter(~pl.col("is_refund")).select(pl.col("customer_id").cast(pl.String))]
@@ -90,9 +133,12 @@ def known_customers(dataset: Dataset, as_of: DateLike) -> pl.DataFrame:
 
 
 def profiles(dataset: Dataset, as_of: DateLike) -> pl.DataFrame:
-    """The customer-table fields per customer (first row per id), with ``region``, ``channel`` and
-    ``owner`` filled from the customer's latest order line before ``as_of`` where the table has no value
-    (:data:`PROFILE_FALLBACK`; ``owner`` ← ``sales_rep``). Only columns with at least one value appear."""
+    """The customer-table fields per customer (first row per id).
+
+    ``region``, ``channel`` and ``owner`` are filled from the customer's latest order line before ``as_of`` where
+    the table has no value (:data:`PROFILE_FALLBACK`; ``owner`` ← ``sales_rep``). Only columns with at least one
+    value appear.
+    """
     frame = known_customers(dataset, as_of)
     if dataset.customers is not None:
         listed = dataset.customers.with_columns(pl.col("customer_id").cast(pl.String)).unique(
@@ -156,15 +202,19 @@ def needs_profile(transactions: pl.DataFrame, as_of: DateLike) -> pl.DataFrame:
 
 def interaction_summary(interactions: pl.DataFrame, as_of: DateLike, complaint_days: int = 90,
                         complaint_types: Iterable[str] | None = None) -> pl.DataFrame:
-    """``customer_id, last_interaction_date, last_interaction_type, complaints_last_90d`` (the window is
-    ``complaint_days``; the column keeps its name) from interactions strictly before ``as_of``.
+    """``customer_id, last_interaction_date, last_interaction_type, complaints_last_90d`` per customer.
+
+    From interactions strictly before ``as_of``; the complaint window is ``complaint_days`` (the column
+    keeps its name).
 
     Complaints are interactions whose ``type`` (trimmed, lower-cased) is one of ``complaint_types``
     (default :data:`crm_core.churn.COMPLAINT_TYPES`, English and Chinese), in
     ``[as_of − complaint_days, as_of)``: the same count as the churn feature ``complaints_last_90d``.
     """
     if complaint_types is None:
-        from crm_core.churn import COMPLAINT_TYPES as complaint_types
+        from crm_core.churn import COMPLAINT_TYPES
+
+        complaint_types = COMPLAINT_TYPES
     as_of_dt = to_datetime(as_of)
     words = sorted({str(word).strip().lower() for word in complaint_types})
     has_type = "type" in interactions.columns
@@ -176,7 +226,8 @@ def interaction_summary(interactions: pl.DataFrame, as_of: DateLike, complaint_d
         .group_by("customer_id", maintain_order=True)
         .agg(
             pl.col("date").last().alias("last_interaction_date"),
-            (pl.col("type").cast(pl.String) if has_type else pl.lit(None, pl.String)).last().alias("last_interaction_type"),
+            (pl.col("type").cast(pl.String) if has_type else pl.lit(None, pl.String)).last()
+            .alias("last_interaction_type"),
             (kind.is_in(words).fill_null(False) & recent).sum().cast(pl.Int64).alias("complaints_last_90d"),
         )
     )
@@ -185,15 +236,18 @@ def interaction_summary(interactions: pl.DataFrame, as_of: DateLike, complaint_d
 def _reason_object(key: pl.Expr, params: pl.Expr) -> pl.Expr:
     """``{"key": <key>, "params": <params JSON>}`` as one JSON string (null when the key is null).
 
-    Keys are dotted identifiers (``churn.reason.overdue``), so they need no escaping."""
+    Keys are dotted identifiers (``churn.reason.overdue``), so they need no escaping.
+    """
     return pl.concat_str(pl.lit('{"key":"'), key, pl.lit('","params":'), params.fill_null("{}"), pl.lit("}"))
 
 
 def churn_columns(scored: pl.DataFrame) -> pl.DataFrame:
-    """The table's churn columns from :func:`crm_core.churn.score`: ``churn_probability, risk_tier,
-    risk_source, churn_reason`` (the first reason, a JSON object ``{"key", "params"}``),
+    """The table's churn columns from :func:`crm_core.churn.score`.
+
+    ``churn_probability, risk_tier, risk_source, churn_reason`` (the first reason, a JSON object ``{"key", "params"}``),
     ``churn_reasons`` (the JSON list), ``churn_flags`` (names of the fired flags), ``churn_action``,
-    ``value_at_risk``."""
+    ``value_at_risk``.
+    """
     flag_columns = [name for name in scored.columns if name.startswith("flag_") and name != "flag_count"]
     first = pl.col("reasons").str.extract(_REASON_OBJECT, 1)
     fallback = _reason_object(pl.col("main_reason"), pl.lit("{}"))
@@ -219,8 +273,10 @@ def recommendation_level(transactions: pl.DataFrame) -> str | None:
 
 
 def next_product_rules(transactions: pl.DataFrame, as_of: DateLike, level: str | None = None) -> pl.DataFrame | None:
-    """The association rules :func:`crm_core.cross_sell.recommend` uses by default (its default thresholds),
-    mined once so the table (k = 1) and the 360 view (k = 5) rank from the same rules. None without items."""
+    """The association rules :func:`crm_core.cross_sell.recommend` uses by default (its default thresholds).
+
+    Mined once so the table (k = 1) and the 360 view (k = 5) rank from the same rules. None without items.
+    """
     from crm_core.cross_sell import association_rules
 
     level = level or recommendation_level(transactions)
@@ -233,7 +289,8 @@ def next_products(transactions: pl.DataFrame, as_of: DateLike, customer_ids: Seq
                   rules: pl.DataFrame | None = None, level: str | None = None) -> pl.DataFrame:
     """:func:`crm_core.cross_sell.recommend` for ``customer_ids`` plus ``reason`` (JSON ``{"key", "params"}``).
 
-    Prospects (no history) get the popular items, as ``recommend`` gives them."""
+    Prospects (no history) get the popular items, as ``recommend`` gives them.
+    """
     from crm_core.cross_sell import recommend
 
     level = level or recommendation_level(transactions)
@@ -245,26 +302,34 @@ def next_products(transactions: pl.DataFrame, as_of: DateLike, customer_ids: Seq
 
 # ---------------------------------------------------------------- the table
 
-def _try(notes: list[dict[str, Any]], part: str, compute, *args, **kwargs):
-    """Run one analysis; on failure record ``customers.note.<part>_failed`` and return None.
+_Result = TypeVar("_Result")
 
-    The table is a view over every analysis: one that cannot run on this data (too few customers for a
-    model, a degenerate fit) must leave its columns out, not take the whole table down.
+
+def _part(notes: list[TableNote], part: str, compute: Callable[..., _Result], *args: Any,
+          **kwargs: Any) -> _Result | None:
+    """Run one part of the table.
+
+    When the data cannot support it, the part raises a typed reason (a
+    :class:`crm_core.io.DataError`, e.g. :class:`crm_core.features.MissingAmounts`): record it as a note
+    naming the part and return None, so the part's columns are left out and the rest of the table stands.
+    Any other exception is a bug and propagates.
     """
     try:
         return compute(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - see docstring; the note names the part and the error type
-        notes.append({"key": f"customers.note.{part}_failed", "params": {"error": type(error).__name__}})
+    except DataError as reason:
+        notes.append(TableNote(part, reason.key, dict(reason.params)))
         return None
 
 
 def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard", horizon_days: int = 365,
                    include: Sequence[str] = PARTS, churn_horizon_days: int = 90, quarter_days: int = 91,
                    tier_cuts: tuple[float, float] = (0.8, 0.95), cluster_k: int | None = None,
-                   complaint_days: int = 90, rules: pl.DataFrame | None = None, churn_model: Any = None,
-                   notes: list[dict[str, Any]] | None = None) -> pl.DataFrame:
-    """One row per customer known as of ``as_of`` (:func:`known_customers`: the customers table, prospects
-    included, plus every buyer missing from it), with every analysis joined (columns: module docstring).
+                   complaint_days: int = 90, rules: pl.DataFrame | None = None,
+                   churn_model: Any = None) -> CustomerTable:
+    """One row per customer known as of ``as_of``, with every analysis joined (columns: module docstring).
+
+    The customers are :func:`known_customers`'s: the customers table, prospects included, plus every buyer
+    missing from it.
 
     Parameters
     ----------
@@ -278,21 +343,26 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     complaint_days : window of ``complaints_last_90d``.
     rules : association rules for the next product (default :func:`next_product_rules`).
     churn_model : a :class:`crm_core.churn.ChurnModel` trained up to ``as_of`` for ``churn_horizon_days``
-        (default: :func:`crm_core.churn.score` trains one when the data is sufficient).
-    notes : a list that receives ``{"key", "params"}`` for every analysis that could not run.
+        (default: :func:`crm_core.churn.train_when_sufficient` trains one when the data is sufficient;
+        otherwise the risk comes from the early-warning rules, ``risk_source = "rules"``).
+
+    Returns
+    -------
+    CustomerTable : the frame and its notes (:class:`TableNote`: a part the data cannot support, with the
+        typed reason it raised; remarks of the CLV fit).
 
     Prospects have ``orders = 0`` and ``revenue = 0`` and nulls in the order-based columns (except the
     preset's own prospect segment, e.g. Shopify's ``prospects``). Customers with only refunds are not
     rows (:func:`known_customers`; :func:`crm_core.features.customer_base` counts them). Without amounts
-    ``revenue`` and the money columns are null, there is no ``tier`` and ``notes`` gets
-    ``app.base.needs_amounts``. Sorted by ``customer_id``.
+    ``revenue`` and the money columns are null, there is no ``tier`` and the notes hold
+    ``app.base.needs_amounts`` (part ``tiers``). The frame is sorted by ``customer_id``.
     """
     from crm_core import segmentation
 
     unknown = set(include) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
-    notes = notes if notes is not None else []
+    notes: list[TableNote] = []
     as_of_dt = to_datetime(as_of)
     transactions = dataset.transactions
     table = profiles(dataset, as_of_dt)
@@ -306,7 +376,7 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     buyers = summary.height > 0
 
     if "segments" in include and buyers:
-        scored = _try(notes, "segments", segmentation.rfm, summary, preset=preset)
+        scored = _part(notes, "segments", segmentation.rfm, summary, preset=preset)
         if scored is not None:
             table = table.join(scored.select("customer_id", "segment", "rfm_code"), on="customer_id", how="left")
             if "prospects" in segmentation.PRESETS[preset].segments:
@@ -319,12 +389,10 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
                                    on="customer_id", how="left")
             else:
                 table = table.with_columns(pl.lit(None, dtype=pl.String).alias("segment_quarter_ago"))
-        tiers = _try(notes, "tiers", segmentation.value_tiers, summary, tier_cuts) if money else None
-        if not money:
-            notes.append({"key": "app.base.needs_amounts", "params": {"analysis": "value_tiers"}})
+        tiers = _part(notes, "tiers", segmentation.value_tiers, summary, tier_cuts)  # MissingAmounts without money
         if tiers is not None:
             table = table.join(tiers.select("customer_id", "tier"), on="customer_id", how="left")
-        grouped = _try(notes, "clusters", segmentation.clusters, summary, k=cluster_k)
+        grouped = _part(notes, "clusters", segmentation.clusters, summary, k=cluster_k)
         if grouped is not None and grouped.k:
             traits = pl.DataFrame({"cluster": list(grouped.descriptions),
                                    "cluster_traits": list(grouped.descriptions.values())},
@@ -334,48 +402,56 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     if "lifecycle" in include:
         from crm_core.lifecycle import stages
 
-        staged = _try(notes, "lifecycle", stages, transactions, as_of_dt, dataset.customers)
+        staged = _part(notes, "lifecycle", stages, transactions, as_of_dt, dataset.customers)
         if staged is not None:
             table = table.join(staged.select("customer_id", "stage"), on="customer_id", how="left")
 
     predicted = None
+    # ``buyers`` is clv.predict's own precondition (it raises ValueError "no customers with orders before
+    # as_of" otherwise: purchases are counted the same way in both), so that case never reaches it
     if "clv" in include and buyers:
         from crm_core.clv import predict
 
-        result = _try(notes, "clv", predict, transactions, as_of_dt, horizon_days)
+        result = _part(notes, "clv", predict, transactions, as_of_dt, horizon_days)
         if result is not None:
             predicted = result.table
-            clv_columns = ["p_alive", f"expected_orders_next_{horizon_days}_days", f"predicted_value_{horizon_days}_days",
-                           "expected_next_order_date", "next_order_basis", "days_overdue"]
+            clv_columns = ["p_alive", f"expected_orders_next_{horizon_days}_days",
+                           f"predicted_value_{horizon_days}_days", "expected_next_order_date", "next_order_basis",
+                           "days_overdue"]
             table = table.join(predicted.select("customer_id", *clv_columns), on="customer_id", how="left")
-            notes.extend(result.notes)
+            notes.extend(TableNote("clv", note["key"], dict(note.get("params") or {})) for note in result.notes)
 
     if "churn" in include and buyers:
         from crm_core import churn
 
+        # The sufficiency gate decides between a model and the early-warning rules (model None). It asks
+        # for far more churned and retained customers than train() needs (train's only data-dependent
+        # failure), so an error in training after the gate passed is a bug and propagates.
+        model = churn_model if churn_model is not None else churn.train_when_sufficient(
+            dataset, as_of_dt, churn_horizon_days)
         # churn.score values customers by the 365-day CLV; hand it over when it is already computed
         given = (predicted.select("customer_id", "predicted_value_365_days")
                  if predicted is not None and horizon_days == 365 else None)
-        scored = _try(notes, "churn", churn.score, dataset, as_of_dt, churn_horizon_days, model=churn_model,
-                      expected_value=given)
+        scored = _part(notes, "churn", churn.score, dataset, as_of_dt, model=model, expected_value=given)
         if scored is not None:
             table = table.join(churn_columns(scored), on="customer_id", how="left")
 
     if "cross_sell" in include and buyers and recommendation_level(transactions) is not None:
         if rules is None:
-            rules = _try(notes, "cross_sell", next_product_rules, transactions, as_of_dt)
-        picks = _try(notes, "cross_sell", next_products, transactions, as_of_dt, table["customer_id"], 1, rules)
+            rules = _part(notes, "cross_sell", next_product_rules, transactions, as_of_dt)
+        picks = (_part(notes, "cross_sell", next_products, transactions, as_of_dt, table["customer_id"], 1, rules)
+                 if rules is not None else None)
         if picks is not None:
             table = table.join(picks.select("customer_id", pl.col("item").alias("next_product"),
                                             pl.col("reason").alias("next_product_reason")),
                                on="customer_id", how="left")
 
     if "interactions" in include and dataset.has("interactions"):
-        contacts = _try(notes, "interactions", interaction_summary, dataset.interactions, as_of_dt, complaint_days)
+        contacts = _part(notes, "interactions", interaction_summary, dataset.interactions, as_of_dt, complaint_days)
         if contacts is not None:
             table = table.join(contacts, on="customer_id", how="left").with_columns(
                 pl.col("complaints_last_90d").fill_null(0))
-    return table.sort("customer_id")
+    return CustomerTable(table.sort("customer_id"), tuple(notes))
 
 
 # ---------------------------------------------------------------- search
@@ -416,12 +492,11 @@ def find_customers(table_or_dataset: pl.DataFrame | Dataset, query: str, *, limi
     if "phone" in frame.columns and digits.isdigit() and len(digits) >= min_phone_digits:
         phone_digits = pl.col("phone").cast(pl.String).str.replace_all(r"\D", "")
         tests.append(("phone", phone_digits.str.ends_with(digits)))
-    match = pl.when(tests[0][1].fill_null(False)).then(pl.lit(tests[0][0]))
-    for name, test in tests[1:]:
-        match = match.when(test.fill_null(False)).then(pl.lit(name))
+    # the best match: the first test that holds (a when-then without otherwise is null where it fails)
+    match = pl.coalesce(pl.when(test.fill_null(False)).then(pl.lit(name)) for name, test in tests)
     order = {name: rank for rank, (name, _) in enumerate(tests)}
     found = (
-        frame.with_columns(match.otherwise(None).alias("match"))
+        frame.with_columns(match.alias("match"))
         .filter(pl.col("match").is_not_null())
         .sort([pl.col("match").replace_strict(order, return_dtype=pl.Int64), pl.col("customer_id")])
     )
@@ -468,11 +543,12 @@ def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int
     ``channel``, ``outcome``, ``satisfaction`` (interactions; null where the data has none).
     """
     as_of_dt = to_datetime(as_of)
-    schema = {"date": pl.Datetime("us"), "kind": pl.String, "source": pl.String, "description": pl.String,
-              "amount": pl.Float64, "order_id": pl.String, "channel": pl.String, "outcome": pl.String,
-              "satisfaction": pl.Float64}
+    schema: dict[str, Any] = {"date": pl.Datetime("us"), "kind": pl.String, "source": pl.String,
+                              "description": pl.String, "amount": pl.Float64, "order_id": pl.String,
+                              "channel": pl.String, "outcome": pl.String, "satisfaction": pl.Float64}
     parts = [pl.DataFrame(schema=schema)]
-    lines = with_order_key(with_amount(before(dataset.transactions, as_of_dt)).filter(pl.col("customer_id") == customer_id))
+    lines = with_order_key(with_amount(before(dataset.transactions, as_of_dt))
+                           .filter(pl.col("customer_id") == customer_id))
     if lines.height:
         item = next((c for c in ("product", "category") if c in lines.columns), None)
         if item is not None:
@@ -497,25 +573,30 @@ def timeline(dataset: Dataset, as_of: DateLike, customer_id: str, max_items: int
                           pl.lit("order").alias("source"), pl.coalesce("order_id", "order_key").alias("order_id"))
         )
         parts.append(orders_frame.select([c for c in schema if c in orders_frame.columns]))
-    if dataset.has("interactions"):
+    if dataset.interactions is not None and dataset.has("interactions"):
         events = dataset.interactions.filter((pl.col("customer_id") == customer_id) & (pl.col("date") < as_of_dt))
         if events.height:
             optional = {name: (pl.col(name).cast(dtype) if name in events.columns else pl.lit(None, dtype=dtype))
-                        for name, dtype in (("channel", pl.String), ("outcome", pl.String), ("satisfaction", pl.Float64))}
+                        for name, dtype in (("channel", pl.String), ("outcome", pl.String),
+                                            ("satisfaction", pl.Float64))}
             parts.append(events.select(
                 "date",
                 (pl.col("type").cast(pl.String) if "type" in events.columns else pl.lit("interaction")).alias("kind"),
                 pl.lit("interaction").alias("source"),
-                (pl.col("note").cast(pl.String) if "note" in events.columns else pl.lit(None, pl.String)).alias("description"),
+                (pl.col("note").cast(pl.String) if "note" in events.columns else pl.lit(None, pl.String))
+                .alias("description"),
                 **optional,
             ))
     return pl.concat(parts, how="diagonal_relaxed").select(list(schema)).sort("date", "source", "kind")
 
 
 def monthly_spend(transactions: pl.DataFrame, as_of: DateLike, customer_id: str) -> pl.DataFrame:
-    """``month`` (first day, Date), ``orders`` (purchases starting that month; refund documents are not
+    """Orders and net revenue per calendar month with a line before ``as_of``.
+
+    ``month`` (first day, Date), ``orders`` (purchases starting that month; refund documents are not
     orders), ``revenue`` (net amount of the month's lines, refunds included; null without amounts) per
-    calendar month with a line before ``as_of``."""
+    calendar month with a line before ``as_of``.
+    """
     lines = with_amount(before(transactions, as_of).filter(pl.col("customer_id") == customer_id))
     month = pl.col("order_date").dt.truncate("1mo").dt.date().alias("month")
     bought = (order_table(lines).filter(~pl.col("is_refund")).group_by(month)
@@ -529,9 +610,10 @@ def monthly_spend(transactions: pl.DataFrame, as_of: DateLike, customer_id: str)
 
 def similar_customers(table: pl.DataFrame, customer_id: str, k: int = 5,
                       features: Sequence[str] = SIMILARITY_FEATURES) -> pl.DataFrame:
-    """The ``k`` customers nearest to ``customer_id`` (Euclidean) on log1p, standardised ``features``
-    (recency, orders, net revenue: the RFM inputs; a feature null for every buyer is left out), among
-    customers with orders; ties by id.
+    """The ``k`` customers nearest to ``customer_id`` among customers with orders.
+
+    Euclidean distance on log1p, standardised ``features`` (recency, orders, net revenue: the RFM inputs; a feature
+    null for every buyer is left out), among customers with orders; ties by id.
 
     Returns the table's rows for them plus ``distance``, nearest first; empty for a prospect.
     """
@@ -542,8 +624,9 @@ def similar_customers(table: pl.DataFrame, customer_id: str, k: int = 5,
     if target.height == 0 or buyers.height < 2:
         return table.head(0).with_columns(pl.lit(None, dtype=pl.Float64).alias("distance"))
     logged = buyers.select(pl.col(name).cast(pl.Float64).clip(lower_bound=0).log1p() for name in features)
-    scaled = logged.select((pl.col(name) - pl.col(name).mean()) / pl.col(name).std().fill_null(1.0).clip(lower_bound=1e-12)
-                           for name in features)
+    scaled = logged.select(
+        (pl.col(name) - pl.col(name).mean()) / pl.col(name).std().fill_null(1.0).clip(lower_bound=1e-12)
+        for name in features)
     points = scaled.to_numpy()  # numpy for the distance computation
     index = buyers.with_row_index("_row").filter(pl.col("customer_id") == customer_id)["_row"][0]
     distance = np.sqrt(((points - points[index]) ** 2).sum(axis=1))
@@ -564,7 +647,7 @@ def _decoded(text: str | None) -> Any:
         return None
 
 
-def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table: pl.DataFrame | None = None,
+def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table: CustomerTable | None = None,
                    rules: pl.DataFrame | None = None, preset: str = "standard", horizon_days: int = 365,
                    recommendations: int = 5, neighbours: int = 5) -> CustomerStory:
     """One customer's Customer 360 view as of ``as_of``.
@@ -576,7 +659,8 @@ def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table
     as_of_dt = to_datetime(as_of)
     if table is None:
         table = customer_table(dataset, as_of_dt, preset=preset, horizon_days=horizon_days)
-    row_frame = table.filter(pl.col("customer_id") == customer_id)
+    frame = table.frame
+    row_frame = frame.filter(pl.col("customer_id") == customer_id)
     if row_frame.height == 0:
         raise UnknownCustomer(customer_id)
     row = row_frame.row(0, named=True)
@@ -598,7 +682,7 @@ def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table
         timeline=timeline(dataset, as_of_dt, customer_id),
         monthly_spend=monthly_spend(dataset.transactions, as_of_dt, customer_id),
         recommendations=picks,
-        similar=similar_customers(table, customer_id, neighbours),
+        similar=similar_customers(frame, customer_id, neighbours),
         churn_reasons=tuple(reason for reason in reasons if isinstance(reason, dict) and "key" in reason),
         churn_flags=tuple(row.get("churn_flags") or ()),
         cluster_traits=tuple(row.get("cluster_traits") or ()),

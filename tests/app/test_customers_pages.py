@@ -9,12 +9,13 @@ from datetime import date
 
 import polars as pl
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from crm_core.dataset import load_sample
 from crm_core.features import customer_summary
 from crm_core.lifecycle import STAGES
+from tests.app.helpers import APP, TIMEOUT, app, assert_healthy, texts
 from ui.i18n import translate
-from tests.app.helpers import app, assert_healthy, texts
 
 MASKED_PHONE = re.compile(r"^(1\d{2}\*{4}\d{4}|\*{4}\d{0,4})$")
 
@@ -30,6 +31,17 @@ def picks():
     names = dict(sample.customers.select("customer_id", "name").iter_rows())
     return {"rich": rich, "single": single, "prospect": prospect, "names": names,
             "buyers": summary.height, "known": sample.customers.height}
+
+
+def opened(query: dict, page: str) -> AppTest:
+    """The page opened from a share link: its first run is already this page (as a browser's request for
+    ``/customers?…``), so the controls Streamlit binds to the link find their values. The cache is kept."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"locale": "en-US"}
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(f"pages/{page}.py").run()
+    return at
 
 
 def table_frame(at):
@@ -94,18 +106,18 @@ def test_link_filters_narrow_the_table(picks):
 
 
 def test_search_sort_and_paging_from_the_link(picks):
-    at = app(query={"cu_q": picks["rich"], "cu_sort": "orders", "cu_dir": "asc"}, page="customers", clear=False)
+    at = opened({"cu_q": picks["rich"], "cu_sort": "orders", "cu_dir": "asc"}, "customers")
     assert_healthy(at)
     frame = table_frame(at)
     assert len(frame) == 1 and frame["Customer ID"].tolist()[0].endswith(picks["rich"])
-    at = app(query={"cu_sort": "orders", "cu_dir": "asc", "cu_size": "25", "cu_page": "2"}, page="customers", clear=False)
+    at = opened({"cu_sort": "orders", "cu_dir": "asc", "cu_size": "25", "cu_page": "2"}, "customers")
     assert_healthy(at)
     assert "Customers 26–50 of" in texts(at)
     assert table_frame(at)["Orders"].tolist() == sorted(table_frame(at)["Orders"].tolist())
 
 
 def test_a_filter_that_matches_nobody():
-    at = app(query={"cu_q": "no such customer zzz"}, page="customers", clear=False)
+    at = opened({"cu_q": "no such customer zzz"}, "customers")
     assert_healthy(at)
     assert "No customer matches these filters" in texts(at)
 
@@ -181,8 +193,8 @@ def test_360_of_an_unknown_id_keeps_the_search(picks):
 
 
 def test_table_and_360_on_an_upload_with_only_the_required_columns():
-    upload = ("customer_id,order_date,amount\n"
-              "K1,2024-01-05,100\nK1,2024-03-09,300\nK1,2024-04-01,50\nK2,2024-01-20,500\nK3,2024-03-15,800\n").encode()
+    upload = (b"customer_id,order_date,amount\n"
+              b"K1,2024-01-05,100\nK1,2024-03-09,300\nK1,2024-04-01,50\nK2,2024-01-20,500\nK3,2024-03-15,800\n")
     at = app(page="data", clear=False)
     at.file_uploader(key="upload_transactions").set_value(("orders.csv", upload, "text/csv")).run()
     at.button(key="use_data").click().run()
@@ -205,3 +217,23 @@ def test_table_and_360_on_an_upload_with_only_the_required_columns():
     at.switch_page("pages/customers.py").run()
     assert_healthy(at)
     assert "No orders match the current filters" in texts(at)
+
+
+def test_every_key_the_customer_views_and_sections_name_exists():
+    """The i18n test reads pages/ and ui/*.py; the texts of these pages now also live in ui/sections and in
+    the core's view-models (as keys and key prefixes)."""
+    from pathlib import Path
+
+    from ui.i18n import catalog
+
+    root = Path(__file__).resolve().parents[2]
+    quoted = re.compile(r"""["']((?:customers|churn|app|segmentation|lifecycle|cross_sell)(?:\.[a-z0-9_]+)+)["']""")
+    for language in ("en", "zh"):
+        keys = catalog(language)
+        prefixes = {key.rsplit(".", 1)[0] for key in keys}
+        missing = [f"{path}: {key}" for path in ("ui/sections/customers.py", "crm_core/views/customers.py",
+                                                 "crm_core/views/customer_360.py", "pages/customers.py",
+                                                 "pages/customer_360.py")
+                   for key in quoted.findall((root / path).read_text("utf-8"))
+                   if key not in keys and key not in prefixes]
+        assert missing == [], language

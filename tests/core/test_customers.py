@@ -11,7 +11,7 @@ from crm_core import churn, clv, cross_sell, lifecycle, segmentation
 from crm_core import customers as cu
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts, to_csv_bytes, to_excel_bytes
-from crm_core.features import customer_summary, default_as_of
+from crm_core.features import MissingAmounts, customer_summary, default_as_of
 from crm_core.sample import generate
 
 AS_OF = datetime(2024, 7, 1)
@@ -68,15 +68,14 @@ def small():
     """A generated dataset big enough for every analysis, the churn model included."""
     dataset = generate(300, seed=3)
     as_of = default_as_of(dataset.transactions)
-    notes: list = []
-    table = cu.customer_table(dataset, as_of, notes=notes)
-    return dataset, as_of, table, notes
+    result = cu.customer_table(dataset, as_of)
+    return dataset, as_of, result, result.notes
 
 
 # ---------------------------------------------------------------- one row per customer
 
 def test_one_row_per_known_customer_prospects_included():
-    table = cu.customer_table(tiny(), AS_OF)
+    table = cu.customer_table(tiny(), AS_OF).frame
     assert table["customer_id"].to_list() == ["A", "B", "C", "D", "P"]  # F signs up later, Z orders later
     assert table["customer_id"].is_unique().all()
     rows = {row["customer_id"]: row for row in table.iter_rows(named=True)}
@@ -90,7 +89,7 @@ def test_one_row_per_known_customer_prospects_included():
 
 
 def test_needs_profile_and_interaction_columns_by_hand():
-    table = cu.customer_table(tiny(), AS_OF)
+    table = cu.customer_table(tiny(), AS_OF).frame
     rows = {row["customer_id"]: row for row in table.iter_rows(named=True)}
     # A: office 100 + 50 + 120 + 80 + 60 = 410, furniture 300 -> office, 410 / 710
     assert rows["A"]["dominant_category"] == "office"
@@ -100,7 +99,8 @@ def test_needs_profile_and_interaction_columns_by_hand():
     assert rows["C"]["dominant_category"] == "office" and rows["C"]["dominant_category_share"] == pytest.approx(1.0)
     # A's complaint of Jun 10 is inside the 90 days, the one of Jul 5 is after as_of; B's is older than 90 days
     assert rows["A"]["complaints_last_90d"] == 1 and rows["B"]["complaints_last_90d"] == 0
-    assert rows["A"]["last_interaction_date"] == datetime(2024, 6, 28, 9) and rows["A"]["last_interaction_type"] == "email"
+    assert rows["A"]["last_interaction_date"] == datetime(2024, 6, 28, 9)
+    assert rows["A"]["last_interaction_type"] == "email"
     assert rows["P"]["last_interaction_type"] == "visit" and rows["D"]["last_interaction_date"] is None
     assert rows["D"]["complaints_last_90d"] == 0
 
@@ -108,34 +108,54 @@ def test_needs_profile_and_interaction_columns_by_hand():
 def test_columns_follow_the_data_that_exists():
     data = tiny()
     bare = Dataset(data.transactions.select("customer_id", "order_date", "amount"))
-    table = cu.customer_table(bare, AS_OF)
+    table = cu.customer_table(bare, AS_OF).frame
     assert table["customer_id"].to_list() == ["A", "B", "C", "D"]
     for absent in ("name", "phone", "owner", "next_product", "last_interaction_date", "complaints_last_90d",
                    "dominant_category"):
         assert absent not in table.columns
     for present in ("orders", "revenue", "segment", "tier", "stage", "p_alive", "risk_tier"):
         assert present in table.columns
-    only = cu.customer_table(data, AS_OF, include=())
+    only = cu.customer_table(data, AS_OF, include=()).frame
     assert set(only.columns) >= {"name", "orders", "revenue", "dominant_category"}
     assert not {"segment", "stage", "p_alive", "risk_tier", "next_product", "last_interaction_date"} & set(only.columns)
     with pytest.raises(ValueError):
         cu.customer_table(data, AS_OF, include=("astrology",))
 
 
-def test_a_failing_analysis_leaves_its_columns_out(monkeypatch):
+def test_a_part_the_data_cannot_support_leaves_its_columns_out_with_its_reason(monkeypatch):
+    def unsupported(*args, **kwargs):
+        raise MissingAmounts("churn")
+
+    monkeypatch.setattr(churn, "score", unsupported)
+    result = cu.customer_table(tiny(), AS_OF)
+    table = result.frame
+    assert "churn_probability" not in table.columns and "risk_tier" not in table.columns
+    assert "stage" in table.columns and table.height == 5
+    assert cu.TableNote("churn", "app.base.needs_amounts", {"analysis": "churn"}) in result.notes
+    with pytest.raises(AttributeError):
+        result.notes = ()  # frozen: the caller reads the notes, it does not hand in a list to fill
+
+
+def test_a_bug_in_a_part_is_not_hidden(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("model exploded")
 
     monkeypatch.setattr(churn, "score", broken)
-    notes: list = []
-    table = cu.customer_table(tiny(), AS_OF, notes=notes)
-    assert "churn_probability" not in table.columns and "risk_tier" not in table.columns
-    assert "stage" in table.columns and table.height == 5
-    assert {"key": "customers.note.churn_failed", "params": {"error": "RuntimeError"}} in notes
+    with pytest.raises(RuntimeError, match="model exploded"):
+        cu.customer_table(tiny(), AS_OF)
+
+
+def test_notes_name_their_part():
+    lines = tiny().transactions.drop("amount")
+    result = cu.customer_table(Dataset(lines), AS_OF)
+    assert "tier" not in result.frame.columns and "segment" in result.frame.columns
+    assert cu.TableNote("tiers", "app.base.needs_amounts", {"analysis": "value_tiers"}) in result.notes
+    assert {note.part for note in result.notes} <= {"tiers", "clv"}
+    assert all(note.key.startswith(("app.base.", "lifecycle.note.")) for note in result.notes)
 
 
 def test_shopify_preset_puts_prospects_in_its_prospect_group():
-    table = cu.customer_table(tiny(), AS_OF, preset="shopify", include=("segments",))
+    table = cu.customer_table(tiny(), AS_OF, preset="shopify", include=("segments",)).frame
     assert table.filter(pl.col("customer_id") == "P")["segment"].item() == "prospects"
     assert table.filter(pl.col("orders") > 0)["segment"].is_in(["prospects"]).sum() == 0
 
@@ -143,7 +163,8 @@ def test_shopify_preset_puts_prospects_in_its_prospect_group():
 # ---------------------------------------------------------------- agreement with the source modules
 
 def test_columns_agree_with_the_modules_they_come_from(small):
-    dataset, as_of, table, notes = small
+    dataset, as_of, result, notes = small
+    table = result.frame
     assert table["customer_id"].is_unique().all()
     assert table.height == dataset.customers.height  # every generated customer signed up before the end
     indexed = table.sort("customer_id")
@@ -152,8 +173,10 @@ def test_columns_agree_with_the_modules_they_come_from(small):
         joined = indexed.select("customer_id", column).join(
             frame.select("customer_id", pl.col(source or column).alias("_expected")), on="customer_id", how="inner")
         assert joined.height == frame.height
-        assert joined[column].to_list() == pytest.approx(joined["_expected"].to_list()) if joined[column].dtype.is_float() \
-            else joined[column].to_list() == joined["_expected"].to_list(), column
+        if joined[column].dtype.is_float():
+            assert joined[column].to_list() == pytest.approx(joined["_expected"].to_list()), column
+        else:
+            assert joined[column].to_list() == joined["_expected"].to_list(), column
 
     summary = customer_summary(dataset.transactions, as_of)
     same(summary, "orders"), same(summary, "revenue"), same(summary, "last_order")
@@ -166,7 +189,7 @@ def test_columns_agree_with_the_modules_they_come_from(small):
     predicted = clv.predict(dataset.transactions, as_of, 365).table
     for column in ("p_alive", "predicted_value_365_days", "expected_next_order_date", "days_overdue"):
         same(predicted, column)
-    scored = churn.score(dataset, as_of)
+    scored = churn.score(dataset, as_of, model=churn.train_when_sufficient(dataset, as_of))
     assert (scored["risk_source"] == "model").all(), "the fixture must be big enough for the churn model"
     same(scored, "churn_probability"), same(scored, "risk_tier"), same(scored, "churn_reasons", "reasons")
     same(scored, "value_at_risk")
@@ -177,20 +200,20 @@ def test_columns_agree_with_the_modules_they_come_from(small):
     # the top reason is the first of the list, as JSON {"key", "params"}
     row = table.filter(pl.col("churn_reasons") != "[]").row(0, named=True)
     assert json.loads(row["churn_reason"]) == json.loads(row["churn_reasons"])[0]
-    assert notes == [] or all(note["key"].startswith("lifecycle.note.") for note in notes)
+    assert all(note.part == "clv" and note.key.startswith("lifecycle.note.") for note in notes)
 
 
 def test_a_given_churn_model_is_used_not_trained_again(small, monkeypatch):
-    dataset, as_of, table, _ = small
+    dataset, as_of, result, _ = small
+    table = result.frame
     model = churn.train(dataset, as_of)
     monkeypatch.setattr(churn, "train", lambda *args, **kwargs: pytest.fail("trained a second model"))
-    again = cu.customer_table(dataset, as_of, include=("churn",), churn_model=model)
+    again = cu.customer_table(dataset, as_of, include=("churn",), churn_model=model).frame
     assert again["churn_probability"].to_list() == pytest.approx(table["churn_probability"].to_list(), nan_ok=True)
 
 
 def test_prospects_get_popular_products_and_no_scores(small):
-    _, _, table, _ = small
-    prospects = table.filter(pl.col("orders") == 0)
+    prospects = small[2].frame.filter(pl.col("orders") == 0)
     assert prospects.height > 0
     assert prospects["segment"].null_count() == prospects.height and (prospects["stage"] == "prospect").all()
     assert prospects["p_alive"].null_count() == prospects.height
@@ -201,7 +224,7 @@ def test_prospects_get_popular_products_and_no_scores(small):
 # ---------------------------------------------------------------- search and filters
 
 def test_find_customers_by_id_name_and_phone_digits():
-    table = cu.customer_table(tiny(), AS_OF, include=())
+    table = cu.customer_table(tiny(), AS_OF, include=()).frame
     assert cu.find_customers(table, "a")["customer_id"].to_list()[0] == "A"
     found = cu.find_customers(table, " a ")
     assert found.row(0, named=True)["match"] == "id"
@@ -219,7 +242,7 @@ def test_find_customers_by_id_name_and_phone_digits():
 
 
 def test_filter_table():
-    table = cu.customer_table(tiny(), AS_OF)
+    table = cu.customer_table(tiny(), AS_OF).frame
     assert cu.filter_table(table)["customer_id"].to_list() == table["customer_id"].to_list()
     assert cu.filter_table(table, stages=["prospect"])["customer_id"].to_list() == ["P"]
     assert cu.filter_table(table, owners=["张三"])["customer_id"].to_list() == ["A", "P"]
@@ -276,19 +299,20 @@ def test_story_of_a_prospect_and_an_unknown_id():
 
 
 def test_story_reuses_the_table_and_matches_it(small):
-    dataset, as_of, table, _ = small
+    dataset, as_of, result, _ = small
+    table = result.frame
     rich = table.sort(["orders", "customer_id"], descending=[True, False])["customer_id"][0]
-    story = cu.customer_story(dataset, as_of, rich, table=table)
+    story = cu.customer_story(dataset, as_of, rich, table=result)
     assert story.recommendations["item"][0] == table.filter(pl.col("customer_id") == rich)["next_product"].item()
     assert story.figures["churn_probability"] == table.filter(pl.col("customer_id") == rich)["churn_probability"].item()
     assert len(story.churn_reasons) == len(json.loads(story.figures["churn_reasons"]))
-    assert cu.customer_profile(dataset, rich, as_of, table=table).figures == story.figures
+    assert cu.customer_profile(dataset, rich, as_of, table=result).figures == story.figures
 
 
 # ---------------------------------------------------------------- masking in exports
 
 def test_downloads_of_the_table_are_masked():
-    table = cu.customer_table(tiny(), AS_OF, include=())
+    table = cu.customer_table(tiny(), AS_OF, include=()).frame
     safe = mask_contacts(table)
     assert safe.filter(pl.col("customer_id") == "A")["phone"].item() == "138****5678"
     assert safe.filter(pl.col("customer_id") == "A")["email"].item() == "z****@acme.cn"

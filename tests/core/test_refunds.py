@@ -127,7 +127,7 @@ def test_lifecycle_clv_and_churn_leave_refund_only_customers_out() -> None:
 def test_customer_360_counts_purchases() -> None:
     dataset = Dataset(UK)
     table = cu.customer_table(dataset, UK_AS_OF, include=("segments", "lifecycle"))
-    assert table["customer_id"].to_list() == ["12346", "12347"]
+    assert table.frame["customer_id"].to_list() == ["12346", "12347"]
     story = cu.customer_story(dataset, UK_AS_OF, "12346", table=table, recommendations=0)
     assert story.figures["orders"] == 2
     assert story.timeline.filter(pl.col("source") == "order")["kind"].to_list() == ["order", "order", "refund"]
