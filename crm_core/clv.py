@@ -37,8 +37,16 @@ from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-from crm_core.features import (DateLike, MissingAmounts, before, default_as_of, has_amounts, money_sum, orders,
-                               to_datetime, with_amount)
+from crm_core.features import (
+    DateLike,
+    MissingAmounts,
+    default_as_of,
+    has_amounts,
+    money_sum,
+    orders,
+    to_datetime,
+    with_amount,
+)
 
 # Length of one model time unit in days. "W" reproduces the CDNOW summary (days / 7).
 TIME_UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0}
@@ -79,7 +87,7 @@ def _off_one(a: float, step: float = 1e-7) -> float:
 
 
 def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """ln ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1, where ₂F₁ ≥ 1. Euler's transformation
+    """Ln ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1, where ₂F₁ ≥ 1. Euler's transformation
     ₂F₁(a, b; c; z) = (1−z)^(c−a−b) ₂F₁(c−a, c−b; c; z) where the direct series overflows (large x, z near 1)."""
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_hyp = np.log(hyp2f1(a, b, c, z))
@@ -128,7 +136,7 @@ class _BGNBDData:
     total: float
 
     @classmethod
-    def build(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> "_BGNBDData":
+    def build(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> _BGNBDData:
         x_u, x_inv = np.unique(x, return_inverse=True)
         T_u, T_inv = np.unique(T, return_inverse=True)
         tx_u, tx_inv = np.unique(t_x, return_inverse=True)
@@ -170,7 +178,7 @@ class BetaGeo:
 
     # ---- likelihood (eq. 6 of FHL 2005a, computed as in its section 7), mean over customers, with gradient
     @staticmethod
-    def _nll_and_grad(log_params: np.ndarray, data: "_BGNBDData", penalizer: float) -> tuple[float, np.ndarray]:
+    def _nll_and_grad(log_params: np.ndarray, data: _BGNBDData, penalizer: float) -> tuple[float, np.ndarray]:
         """Per customer: ln L = A1 + A2 + ln(e^A3 + δ(x>0)·e^A4) with
         A1 = lnΓ(r+x) − lnΓ(r) + r·ln α,  A2 = lnΓ(a+b) + lnΓ(b+x) − lnΓ(b) − lnΓ(a+b+x),
         A3 = −(r+x)·ln(α+T),  A4 = ln a − ln(b+x−1) − (r+x)·ln(α+t_x).
@@ -219,7 +227,7 @@ class BetaGeo:
         return float(value), grad
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-            weights: ArrayLike | None = None) -> "BetaGeo":
+            weights: ArrayLike | None = None) -> BetaGeo:
         """Maximum-likelihood fit on (x, t_x, T); ``weights`` counts customers per row (optional).
 
         Identical (x, t_x, T) rows are grouped internally, so large tables fit in the time of their
@@ -397,7 +405,7 @@ class GammaGamma:
         grad_params = -np.array([_dot(w, g) for g in (d_p, d_q, d_v)]) / total
         return float(value), grad_params * params + 2.0 * penalizer * params ** 2
 
-    def fit(self, frequency: ArrayLike, monetary: ArrayLike, weights: ArrayLike | None = None) -> "GammaGamma":
+    def fit(self, frequency: ArrayLike, monetary: ArrayLike, weights: ArrayLike | None = None) -> GammaGamma:
         """Maximum-likelihood fit on repeat buyers (x > 0) with positive mean repeat spend (m̄ > 0)."""
         x, m = _float_array(frequency), _float_array(monetary)
         if len(x) != len(m):

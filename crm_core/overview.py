@@ -20,7 +20,8 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from crm_core.features import has_amounts, money_sum, orders as order_table, with_amount
+from crm_core.features import has_amounts, money_sum, with_amount
+from crm_core.features import orders as order_table
 
 KPI_NAMES = ("customers", "active_customers", "revenue", "orders", "avg_order_value",
              "repeat_rate", "existing_revenue_share", "lapsed_customers")

@@ -7,8 +7,9 @@ Streamlit never hashes a frame or a Dataset here: large frames are hashed from a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import streamlit as st
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import babel.dates
 import babel.numbers
@@ -33,7 +34,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     """Every key of one language, merged from all of its TOML files."""
     merged: dict[str, str] = {}
@@ -69,7 +70,7 @@ MISSING = "–"
 CURRENCY_CODES = frozenset(babel.numbers.list_currencies())  # ISO 4217 codes Babel knows (USD, CNY, TWD …)
 
 
-@lru_cache(maxsize=None)
+@cache
 def babel_locale(lang: str) -> Locale:
     """The Babel locale of an app language (``en`` → ``en_US``, ``zh`` → ``zh_CN``), parsed once: Babel
     parses a locale name on every call otherwise, 140 µs a number in Chinese instead of 11."""
@@ -94,7 +95,7 @@ def _pattern(decimals: int) -> str:
     return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
 
 
-@lru_cache(maxsize=None)
+@cache
 def compact_from(lang: str) -> int:
     """The smallest size the language abbreviates (CLDR short forms): 1,000 (K) in English, 10,000 (万)
     in Chinese, where 1,000 stays 1,000."""

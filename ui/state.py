@@ -19,9 +19,10 @@ value is dropped. This module adds what that binding does not do:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException

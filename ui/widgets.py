@@ -5,8 +5,9 @@ and keeps its value across page switches. Pass ``container=st.sidebar`` to draw 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 import polars as pl

@@ -12,8 +12,8 @@ the cards, and every axis the currency of the data.
 from __future__ import annotations
 
 import math
-from numbers import Real
 from collections.abc import Callable, Iterable, Sequence
+from numbers import Real
 from typing import Any
 
 import plotly.graph_objects as go

@@ -6,7 +6,6 @@ from collections import Counter
 
 import polars as pl
 
-
 _CURRENCY_SIGNS = (  # (pattern, ISO 4217), most specific first; ¥ alone is the yuan in Chinese exports
     (r"NT\$|NTD|TWD|新台币|新台幣|新臺幣", "TWD"), (r"HK\$|HKD|港币|港幣|港元", "HKD"),
     (r"US\$|USD|美元", "USD"), (r"RMB|CNY|人民币|人民幣|[¥￥元]", "CNY"), (r"JPY|円|日元|日圓", "JPY"),

@@ -11,7 +11,6 @@ import polars as pl
 
 from crm_core.io.values import _nfkc_if_needed
 
-
 EXCEL_EPOCH = datetime(1899, 12, 30)  # absorbs Excel's 1900 leap-year bug for serials > 60
 EXCEL_SERIAL_RANGE = (date(1920, 1, 1), date(2100, 12, 31))
 TWO_DIGIT_YEAR_PIVOT = 69        # POSIX %y: 00-68 -> 20xx, 69-99 -> 19xx

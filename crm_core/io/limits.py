@@ -1,7 +1,6 @@
 """How much input is accepted and how much of it is looked at to sniff encoding, delimiter and header."""
 from __future__ import annotations
 
-
 MAX_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 5_000_000
 MAX_COLUMNS = 1_000

@@ -3,8 +3,9 @@ only :class:`~crm_core.io.report.DataError`."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import polars as pl
 
-
 # Every key crm_core.io can emit (each has an English and a Chinese template in ui/locales/*/io.toml).
 ERROR_KEYS = tuple(f"io.error.{k}" for k in (
     "empty", "header_only", "not_a_table", "unsupported_format", "too_large", "too_many_rows", "too_many_columns",

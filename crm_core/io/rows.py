@@ -12,9 +12,8 @@ from crm_core.io.dates import _build_dates, _date_parts, _DateParts, _decide_ord
 from crm_core.io.limits import EXAMPLE_COLUMNS_MAX, EXAMPLES_MAX
 from crm_core.io.readers import _Table
 from crm_core.io.report import DataError, Issue, _short_list
-from crm_core.io.values import _nullify, _text_expr, _TEXT_NULLS, _VALUE_NULLS, parse_numbers
+from crm_core.io.values import _TEXT_NULLS, _VALUE_NULLS, _nullify, _text_expr, parse_numbers
 from crm_core.schema import COLUMNS, DATE_COLUMNS, ID_COLUMNS, NUMBER_COLUMNS
-
 
 SATISFACTION_RANGE = (1.0, 5.0)
 

@@ -13,7 +13,6 @@ from crm_core.io.limits import SNIFF_BYTES, SNIFF_RECORDS, TITLE_ROWS_MAX
 from crm_core.io.report import Issue
 from crm_core.schema import SYNONYMS, normalize_header
 
-
 DELIMITERS = (",", "\t", ";", "|")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-
 # Cell texts that mean "no value" in typed columns (ids, dates, numbers); free-text columns only drop
 # the first few, since "-" or "无" can be a legitimate category there.
 _TEXT_NULLS = ("null", "NULL", "Null", "nan", "NaN", "None", "#N/A", "N/A", "n/a")

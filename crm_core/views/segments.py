@@ -21,9 +21,30 @@ from crm_core.customers import known_customers
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary, has_amounts
 from crm_core.segmentation import (
-    CATCH_ALL, NO_SEGMENT, PRESETS, SEGMENT_KEYS, RuleError, Rule, clusters as fit_clusters, movement as flows_between,
-    pareto_curve, rf_grid as rf_cells, rfm, rule_table, rules_from_table, rules_from_text, rules_to_text, score_map,
-    segment_table, value_tiers,
+    CATCH_ALL,
+    NO_SEGMENT,
+    PRESETS,
+    SEGMENT_KEYS,
+    Rule,
+    RuleError,
+    pareto_curve,
+    rfm,
+    rule_table,
+    rules_from_table,
+    rules_from_text,
+    rules_to_text,
+    score_map,
+    segment_table,
+    value_tiers,
+)
+from crm_core.segmentation import (
+    clusters as fit_clusters,
+)
+from crm_core.segmentation import (
+    movement as flows_between,
+)
+from crm_core.segmentation import (
+    rf_grid as rf_cells,
 )
 
 __all__ = [

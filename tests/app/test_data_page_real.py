@@ -56,7 +56,7 @@ def test_headerless_file_keeps_the_editor_open_and_a_choice_moves_the_field():
 
 def test_missing_columns_leave_the_editor_on_screen_to_fix_them():
     at = app(page="data")
-    upload(at, "orders.csv", "who,when,how much\nA1,2024-01-05,10\nA2,2024-01-06,20\n".encode())
+    upload(at, "orders.csv", b"who,when,how much\nA1,2024-01-05,10\nA2,2024-01-06,20\n")
     assert at.error and "Required columns not found" in at.error[0].value
     assert {b.label for b in at.selectbox} >= {"who", "when", "how much"}
     next(b for b in at.selectbox if b.label == "who").select("customer_id").run()

@@ -8,16 +8,16 @@ from tests.app.helpers import app, assert_healthy, texts
 
 # Only the three required columns: no order_id (an order = a customer-day), no customers table.
 MINIMAL = (
-    "customer_id,order_date,amount\n"
-    "A,2024-01-05,100\nA,2024-03-01,250\nA,2024-06-10,80\nA,2024-06-20,40\n"
-    "B,2024-02-11,500\nB,2024-06-01,-50\n"
-    "C,2024-01-20,30\n"
-    "D,2024-05-02,900\nD,2024-05-03,120\nD,2024-06-25,60\n"
-    "E,2024-03-15,75\nE,2024-06-28,75\n"
-    "F,2024-04-01,20\n"
-    "G,2024-06-29,300\n"
-    "H,2024-02-02,60\nH,2024-02-20,60\nH,2024-03-10,60\n"
-).encode()
+    b"customer_id,order_date,amount\n"
+    b"A,2024-01-05,100\nA,2024-03-01,250\nA,2024-06-10,80\nA,2024-06-20,40\n"
+    b"B,2024-02-11,500\nB,2024-06-01,-50\n"
+    b"C,2024-01-20,30\n"
+    b"D,2024-05-02,900\nD,2024-05-03,120\nD,2024-06-25,60\n"
+    b"E,2024-03-15,75\nE,2024-06-28,75\n"
+    b"F,2024-04-01,20\n"
+    b"G,2024-06-29,300\n"
+    b"H,2024-02-02,60\nH,2024-02-20,60\nH,2024-03-10,60\n"
+)
 
 
 def segments_page(**kwargs):

@@ -5,9 +5,9 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
-import pytest
 
 from tests.browser.conftest import assert_no_errors, download, settle, shot
 

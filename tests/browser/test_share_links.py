@@ -3,8 +3,15 @@ colleague's fresh browser and after the server restarted (when the first request
 which Streamlit's old ``pages/`` mode would run without the app's frame)."""
 from urllib.parse import parse_qs, urlsplit
 
-from tests.browser.conftest import (_require_browser, assert_no_errors, free_port, settle, shot, start_server,
-                                    stop_server)
+from tests.browser.conftest import (
+    _require_browser,
+    assert_no_errors,
+    free_port,
+    settle,
+    shot,
+    start_server,
+    stop_server,
+)
 from tests.browser.test_share_flow import UPLOAD, kpis
 
 FILTERS = "&region=华南&dates=2024-01-10&dates=2024-03-16&asof=2024-03-16"

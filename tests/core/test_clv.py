@@ -280,6 +280,7 @@ def test_expected_purchases_unchanged_for_ordinary_parameters():
 def test_real_ta_feng_fit_has_no_missing_expected_orders():
     # the Ta-Feng fixture fits a + b < 1: its 62 customers without repeats used to get NaN ("–" on Lifecycle)
     from pathlib import Path
+
     from crm_core.io import read_table
     result = clv.predict(read_table(Path(__file__).parents[1] / "data" / "real" / "ta_feng_gb18030.csv").df)
     p = result.betageo.params_

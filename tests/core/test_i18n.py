@@ -5,8 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from ui.i18n import (catalog, currency_symbol, format_compact, format_date, format_money, format_number, format_percent,
-                     is_currency, money_column_format, money_formatter, translate)
+from ui.i18n import (
+    catalog,
+    currency_symbol,
+    format_compact,
+    format_date,
+    format_money,
+    format_number,
+    format_percent,
+    is_currency,
+    money_column_format,
+    money_formatter,
+    translate,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")

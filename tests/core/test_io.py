@@ -15,8 +15,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from crm_core.io import (DATE_ORDERS, ERROR_KEYS, ISSUE_KEYS, DataError, LoadReport, list_sheets, parse_numbers,
-                         read_table, sniff_headers)
+from crm_core.io import (
+    DATE_ORDERS,
+    ERROR_KEYS,
+    ISSUE_KEYS,
+    DataError,
+    LoadReport,
+    list_sheets,
+    parse_numbers,
+    read_table,
+    sniff_headers,
+)
 from ui.i18n import catalog as ui_catalog
 
 
@@ -91,7 +100,7 @@ def test_utf16_without_a_bom():
 
 def test_undecodable_bytes_are_replaced_and_reported():
     # valid UTF-8, then bytes that are neither UTF-8 nor GB18030 nor anything sensible
-    data = "customer_id,order_date,amount,note\nC1,2024-01-05,10,ok\n".encode() + b"C2,2024-01-06,20,\xff\xff\x80\n"
+    data = b"customer_id,order_date,amount,note\nC1,2024-01-05,10,ok\n" + b"C2,2024-01-06,20,\xff\xff\x80\n"
     result = read_table(data)
     assert result.df.height == 2 and result.df["note"][0] == "ok"
     assert {i.key for i in result.report.issues} & {"encoding_guessed", "encoding_replaced"}
@@ -120,7 +129,7 @@ def test_delimiters(delimiter):
 
 
 def test_semicolon_file_with_decimal_commas():
-    data = "Kundennummer;order_date;amount\nC1;05.01.2024;1.234,56\nC2;06.01.2024;12,5\n".encode()
+    data = b"Kundennummer;order_date;amount\nC1;05.01.2024;1.234,56\nC2;06.01.2024;12,5\n"
     result = read_table(data, mapping={"Kundennummer": "customer_id"})
     assert result.report.delimiter == ";"
     assert result.df["amount"].to_list() == [1234.56, 12.5]
@@ -131,9 +140,9 @@ def test_semicolon_file_with_decimal_commas():
 
 
 def test_pipes_and_quoted_fields_with_delimiters_quotes_and_newlines_inside():
-    data = ('customer_id|order_date|amount|product|note\n'
-            'C1|2024-01-05|"1,234.50"|"cup | large"|"said ""hi""\nthen left"\n'
-            'C2|2024-01-06|5|tea|\n').encode()
+    data = (b'customer_id|order_date|amount|product|note\n'
+            b'C1|2024-01-05|"1,234.50"|"cup | large"|"said ""hi""\nthen left"\n'
+            b'C2|2024-01-06|5|tea|\n')
     result = read_table(data)
     assert result.report.delimiter == "|"
     assert result.df["product"].to_list() == ["cup | large", "tea"]

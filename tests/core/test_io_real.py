@@ -10,7 +10,6 @@ import io
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from crm_core.io import read_table, sniff_headers

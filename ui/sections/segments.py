@@ -3,7 +3,8 @@ the movement chart and the customer list. The numbers come ready from :mod:`crm_
 here they are translated, formatted and drawn."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
