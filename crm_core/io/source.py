@@ -32,13 +32,13 @@ def _read_bytes(source: Any, max_bytes: int, prefix: int | None = None) -> bytes
         if hasattr(source, "seek"):
             try:
                 source.seek(0)
-            except Exception:  # noqa: BLE001 - unseekable streams are read from where they are
+            except OSError:  # io.UnsupportedOperation: an unseekable stream is read from where it is
                 pass
         data = source.read(prefix if prefix else max_bytes + 1)
         if hasattr(source, "seek"):
             try:
                 source.seek(0)
-            except Exception:  # noqa: BLE001
+            except OSError:
                 pass
         if isinstance(data, str):
             data = data.encode("utf-8")
