@@ -11,13 +11,16 @@ try:
     shell.language_picker()
     shell.gate()
     PAGES = [
-        st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview", default=True),
+        st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview",
+                default=True),
         st.Page("pages/segments.py", title=t("nav.segments"), icon=":material/donut_small:", url_path="segments"),
         st.Page("pages/lifecycle.py", title=t("nav.lifecycle"), icon=":material/timeline:", url_path="lifecycle"),
-        st.Page("pages/cross_sell.py", title=t("nav.cross_sell"), icon=":material/shopping_cart:", url_path="cross_sell"),
+        st.Page("pages/cross_sell.py", title=t("nav.cross_sell"), icon=":material/shopping_cart:",
+                url_path="cross_sell"),
         st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/warning:", url_path="churn"),
         st.Page("pages/customers.py", title=t("nav.customers"), icon=":material/table_rows:", url_path="customers"),
-        st.Page("pages/customer_360.py", title=t("nav.customer_360"), icon=":material/person_search:", url_path="customer_360"),
+        st.Page("pages/customer_360.py", title=t("nav.customer_360"), icon=":material/person_search:",
+                url_path="customer_360"),
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
     ]
     page = st.navigation(PAGES)

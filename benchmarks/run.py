@@ -107,7 +107,7 @@ def load(folder: Path):
 # ---------------------------------------------------------------- steps (run in a child process)
 
 def peak_mb() -> float:
-    """This process's peak resident memory. VmHWM belongs to the process image, while Linux carries
+    """The peak resident memory of this process. VmHWM belongs to the process image, while Linux carries
     ru_maxrss over from the parent across fork and exec: a child of a parent that once held 3 GB would
     report 3 GB."""
     try:
@@ -187,8 +187,7 @@ def run_step(name: str, folder: Path) -> dict:
             work = lambda: association_rules(lines, min_support=0.001, min_confidence=0.1, max_len=3)  # noqa: E731
         elif name == "mlxtend_rules":
             import pandas as pd
-            from mlxtend.frequent_patterns import association_rules as mx_rules
-            from mlxtend.frequent_patterns import fpgrowth
+            from mlxtend.frequent_patterns import association_rules as mx_rules, fpgrowth
 
             from crm_core.cross_sell import baskets
             items = baskets(lines)
@@ -252,7 +251,8 @@ def run_page(page: str, folder: Path) -> dict:
         at.switch_page(f"pages/{page}.py").run()
         cold = time.perf_counter() - start
     failed = bool(at.exception)
-    regions = [o for o in at.multiselect(key="region").options] if any(m.key == "region" for m in at.multiselect) else []
+    regions = ([o for o in at.multiselect(key="region").options]
+               if any(m.key == "region" for m in at.multiselect) else [])
     filter_seconds = None
     if regions:
         at.multiselect(key="region").set_value([regions[0]])
@@ -300,13 +300,14 @@ def main() -> None:
         folder = ensure_data(label, args.real)
         import polars as pl
         lines = pl.scan_parquet(folder / "transactions.parquet").select(pl.len()).collect().item()
-        customers = pl.scan_parquet(folder / "transactions.parquet").select(pl.col("customer_id").n_unique()).collect().item()
+        customers = (pl.scan_parquet(folder / "transactions.parquet").select(pl.col("customer_id").n_unique())
+                     .collect().item())
         results = {}
         for name in args.steps.split(","):
             results[name] = child("step", name, folder, args.timeout)
             r = results[name]
-            print(f"{label:>5} {name:<18} {fmt(r.get('seconds')):>8} s  {fmt(r.get('peak_mb'), 0):>6} MB  {r.get('error', '')}",
-                  flush=True)
+            print(f"{label:>5} {name:<18} {fmt(r.get('seconds')):>8} s  {fmt(r.get('peak_mb'), 0):>6} MB  "
+                  f"{r.get('error', '')}", flush=True)
         for name, r in results.items():
             references = STEPS[name][1] or ()
             for reference in (references,) if isinstance(references, str) else references or (None,):
@@ -329,13 +330,13 @@ def write_results(rows, page_rows) -> None:
            "Ratio = ours / the reference in the same run on the same data (< 1 is faster).", "",
            "| lines | customers | step | what | seconds | peak MB | reference | ratio |",
            "|---|---|---|---|---|---|---|---|"]
-    for label, lines, customers, name, r, reference, ratio in rows:
+    for _label, lines, customers, name, r, reference, ratio in rows:
         seconds = r.get("error") or fmt(r.get("seconds"))
-        out.append(f"| {lines:,} | {customers:,} | {name} | {STEPS[name][0]} | {seconds} | {fmt(r.get('peak_mb'), 0)} | "
-                   f"{reference or ''} | {fmt(ratio) if ratio is not None else ''} |")
+        out.append(f"| {lines:,} | {customers:,} | {name} | {STEPS[name][0]} | {seconds} | "
+                   f"{fmt(r.get('peak_mb'), 0)} | {reference or ''} | {fmt(ratio) if ratio is not None else ''} |")
     if page_rows:
-        out += ["", "First render of each page (AppTest, saved dataset opened by link, cold caches) and a region filter "
-                "change afterwards (new filter, warm process):", "",
+        out += ["", "First render of each page (AppTest, saved dataset opened by link, cold caches) and a region "
+                "filter change afterwards (new filter, warm process):", "",
                 "| size | page | first render s | filter change s | peak MB |", "|---|---|---|---|---|"]
         for label, page, r in page_rows:
             first = r.get("error") or fmt(r.get("seconds"))
@@ -365,7 +366,7 @@ def targets(rows, page_rows) -> list[str]:
         add(f"{page}: first render under 5 s (cold)", f"{fmt(r.get('seconds'))} s", (r.get("seconds") or 1e9) < 5)
         add(f"{page}: filter change under 1 s (warm)", f"{fmt(r.get('filter_seconds'))} s",
             (r.get("filter_seconds") or 1e9) < 1)
-    for _, _, _, name, r, reference, ratio in steps:
+    for _, _, _, name, _, reference, ratio in steps:
         if reference is None or ratio is None:
             continue
         if name in FAST_STEPS:

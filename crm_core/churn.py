@@ -36,10 +36,10 @@ Definitions (DESIGN.md, "Churn"; research/mission_anchors.md §2 and §7):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 import polars as pl
@@ -62,6 +62,9 @@ from crm_core.features import (
     with_amount,
     with_order_key,
 )
+
+if TYPE_CHECKING:
+    from crm_core.clv import CLVResult
 
 __all__ = [
     "ACTIONS", "BASELINES", "CAMPAIGN_TYPES", "COMPLAINT_TYPES", "DEFAULT_ACTION", "FEATURES", "FLAGS",
@@ -224,7 +227,8 @@ def features(
         .group_by("customer_id").agg(pl.col("order_key").n_unique().alias("refund_count"))
     )
     if default_gap_days is None:
-        default_gap_days = purchase_stats["median_gap_days"].median()  # median of customers' medians
+        # median of customers' medians
+        default_gap_days = cast("float | None", purchase_stats["median_gap_days"].median())
     counts = ("orders_last_30d", "orders_last_90d", "orders_last_180d", "orders_prev_90d", "refund_count")
     frame = (
         summary.join(purchase_stats, on="customer_id", how="left")
@@ -268,9 +272,9 @@ def _interaction_features(
     positive_outcomes: Iterable[str],
 ) -> pl.DataFrame:
     """The interaction columns of :func:`features` for ``customers`` (all null without interactions)."""
-    if not dataset.has("interactions"):
-        return customers.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in INTERACTION_FEATURES)
     table = dataset.interactions
+    if table is None or not dataset.has("interactions"):
+        return customers.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in INTERACTION_FEATURES)
     sort_keys = ["customer_id", "date"] + (["satisfaction"] if "satisfaction" in table.columns else [])
     events = (table.filter(pl.col("date") < as_of).join(customers, on="customer_id", how="semi")
               .sort(sort_keys))  # by content, as in features()
@@ -389,7 +393,7 @@ def sufficiency(
     if min_history_days is None:
         min_history_days = 2 * horizon_days + 90
     cutoff = as_of_dt - timedelta(days=2 * horizon_days)
-    first = before(transactions, as_of_dt)["order_date"].min()
+    first = cast("datetime | None", before(transactions, as_of_dt)["order_date"].min())
     history_days = float((as_of_dt - first).days) if first is not None else 0.0
     outcome = labels(before(transactions, as_of_dt), cutoff, horizon_days)
     churners = float(outcome["churned"].sum())
@@ -560,7 +564,7 @@ def train(
         "importance", "feature", descending=[True, False], nulls_last=True)
     retained = everyone.filter(~pl.col("churned"))
     reference = {name: float(value) for name in FEATURES
-                 if (value := retained[name].median()) is not None and not math.isnan(value)}
+                 if (value := cast("float | None", retained[name].median())) is not None and not math.isnan(value)}
     return ChurnModel(
         estimator=estimator, feature_names=names, cutoff=cutoff, label_end=as_of_dt, horizon_days=horizon_days,
         calibration=method, n_train=len(target), train_churn_rate=churners / len(target), n_eligible=everyone.height,
@@ -898,7 +902,8 @@ def _reasons(reference: Mapping[str, float]) -> tuple[_Reason, ...]:
 
 def _reason_json(reason: _Reason) -> pl.Expr:
     return pl.concat_str(pl.lit(f'{{"key":"churn.reason.{reason.key}","params":'),
-                         pl.struct(**reason.params).struct.json_encode(), pl.lit("}"))
+                         pl.struct([value.alias(name) for name, value in reason.params.items()]).struct.json_encode(),
+                         pl.lit("}"))
 
 
 def explain(
@@ -1032,6 +1037,7 @@ def expected_values(
             raise ValueError("expected_value needs customer_id and one numeric column")
         source, values = "given", expected_value.select("customer_id", pl.col(numeric[0]).alias("expected_value"))
     else:
+        clv_predict: Callable[..., CLVResult] | None
         try:
             from crm_core.clv import predict as clv_predict
         except ImportError:

@@ -706,11 +706,12 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
         raise ValueError("no customers with orders before as_of")
     notes: list[dict[str, Any]] = []
     f, r, age, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
-    betageo = None
-    for pen in [penalizer] + [p for p in PENALIZER_LADDER if p > penalizer]:
-        betageo = BetaGeo(penalizer=pen).fit(f, r, age)
+    ladder = [penalizer] + [p for p in PENALIZER_LADDER if p > penalizer]
+    betageo = BetaGeo(penalizer=ladder[0]).fit(f, r, age)
+    for pen in ladder[1:]:  # larger penalizers until one converges
         if betageo.converged_:
             break
+        betageo = BetaGeo(penalizer=pen).fit(f, r, age)
     if betageo.penalizer != penalizer:
         notes.append({"key": "lifecycle.note.penalizer_used", "params": {"penalizer": betageo.penalizer}})
     if not betageo.converged_:

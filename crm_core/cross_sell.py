@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from itertools import combinations
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -362,11 +363,14 @@ class _Codes:
         self.items = items.unique().drop_nulls().sort()
         self._customer_enum, self._item_enum = pl.Enum(self.customers), pl.Enum(self.items)
 
-    def customer(self, names: pl.Expr = pl.col("customer_id")) -> pl.Expr:
+    def customer(self, names: pl.Expr | None = None) -> pl.Expr:
+        """Customer code of ``names`` (default: the ``customer_id`` column)."""
+        names = pl.col("customer_id") if names is None else names
         return names.cast(self._customer_enum).to_physical().cast(_CODE)
 
-    def item(self, names: pl.Expr = pl.col("item")) -> pl.Expr:
-        """Item code; null for an item outside the dictionary."""
+    def item(self, names: pl.Expr | None = None) -> pl.Expr:
+        """Item code of ``names`` (default: the ``item`` column); null for an item outside the dictionary."""
+        names = pl.col("item") if names is None else names
         return names.cast(self._item_enum, strict=False).to_physical().cast(_CODE)
 
     def customer_names(self) -> pl.DataFrame:
@@ -497,7 +501,7 @@ def _popular_picks(bought_all: pl.DataFrame, excluded: pl.DataFrame, needs: pl.D
         .select("j", "popularity_rank", (pl.col("buyers") / n_buyers).alias("share"))
     )
     found: list[pl.DataFrame] = []
-    width, pending = 2 * int(needs["needed"].max()), needs
+    width, pending = 2 * int(cast(int, needs["needed"].max())), needs
     while pending.height:
         picked = _first_per_customer(
             pending.join(popular.head(width), how="cross")
@@ -678,8 +682,8 @@ def target_list(transactions: pl.DataFrame, bought: str | Iterable[str], not_bou
     """
     _check_level(transactions, level)
     wanted, excluded = _as_list(bought), _as_list(not_bought)
-    schema = {"customer_id": pl.String(), "bought_items": pl.String(), "revenue": pl.Float64(),
-              "orders": pl.Int64(), "last_order": pl.Datetime("us")}
+    schema = pl.Schema({"customer_id": pl.String(), "bought_items": pl.String(), "revenue": pl.Float64(),
+                        "orders": pl.Int64(), "last_order": pl.Datetime("us")})
     history = before(transactions, as_of)
     if not wanted or history.height == 0:
         return pl.DataFrame(schema=schema)
@@ -712,8 +716,8 @@ def lift_matrix(rules_or_transactions: pl.DataFrame, top: int = 15, level: str =
     other cells null. Columns: ``item_a, item_b, lift, support, confidence`` (of a → b), one row per
     ordered pair including the (null) diagonal; rows are in heatmap order (items by support desc).
     """
-    schema = {"item_a": pl.String(), "item_b": pl.String(), "lift": pl.Float64(), "support": pl.Float64(),
-              "confidence": pl.Float64()}
+    schema = pl.Schema({"item_a": pl.String(), "item_b": pl.String(), "lift": pl.Float64(), "support": pl.Float64(),
+                        "confidence": pl.Float64()})
     if "antecedents" in rules_or_transactions.columns:
         pairs = (
             rules_or_transactions

@@ -51,11 +51,11 @@ from crm_core.features import (
     has_amounts,
     is_refund_document,
     money_sum,
+    orders as order_table,
     to_datetime,
     with_amount,
     with_order_key,
 )
-from crm_core.features import orders as order_table
 from crm_core.io import DataError
 
 PARTS: tuple[str, ...] = ("segments", "lifecycle", "clv", "churn", "cross_sell", "interactions")

@@ -64,8 +64,11 @@ def load_sample(directory: Path | str = SAMPLE_DIR) -> Dataset:
     from crm_core.io import read_table
 
     directory = Path(directory)
-    frames = {}
+    frames: dict[str, pl.DataFrame | None] = {}
     for kind, filename in SAMPLE_FILES.items():
         path = directory / filename
         frames[kind] = read_table(path, kind=kind).df if path.exists() else None
-    return Dataset(frames["transactions"], frames["customers"], frames["interactions"], name="sample", currency="CNY")
+    transactions = frames["transactions"]
+    if transactions is None:  # the one table a dataset cannot do without
+        raise FileNotFoundError(directory / SAMPLE_FILES["transactions"])
+    return Dataset(transactions, frames["customers"], frames["interactions"], name="sample", currency="CNY")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import overload
 
 import polars as pl
 import xlsxwriter
@@ -22,6 +23,10 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})$")
 
 
+@overload
+def neutralise_text(value: str) -> str: ...
+@overload
+def neutralise_text(value: None) -> None: ...
 def neutralise_text(value: str | None) -> str | None:
     """Prefix an apostrophe when a spreadsheet would read the text as a formula."""
     if value and value.startswith(TRIGGERS):

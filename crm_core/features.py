@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -57,7 +58,7 @@ def to_datetime(value: DateLike) -> datetime:
 
 def default_as_of(transactions: pl.DataFrame) -> datetime:
     """The day after the last order in the data (midnight), so the last day's orders count."""
-    last = transactions["order_date"].max()
+    last = cast("datetime | None", transactions["order_date"].max())
     if last is None:
         raise ValueError("no orders with a date")
     return datetime(last.year, last.month, last.day) + timedelta(days=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -47,7 +48,7 @@ def dimension_values(dataset: Dataset, dimension: str) -> list[str]:
 def date_bounds(dataset: Dataset) -> tuple[date, date]:
     """First and last order day in the data."""
     dates = dataset.transactions["order_date"]
-    return dates.min().date(), dates.max().date()
+    return cast(datetime, dates.min()).date(), cast(datetime, dates.max()).date()
 
 
 def _keep_customers(dataset: Dataset, spec: FilterSpec) -> pl.DataFrame | None:
@@ -60,7 +61,7 @@ def _keep_customers(dataset: Dataset, spec: FilterSpec) -> pl.DataFrame | None:
             continue
         if customers is not None and dimension in customers.columns:
             conditions.append(pl.col(dimension).is_in(list(wanted)))
-    if not conditions:
+    if not conditions or customers is None:  # conditions come only from a customer table
         return None
     return customers.filter(pl.all_horizontal(conditions)).select("customer_id")
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import cast
 
 import polars as pl
 
@@ -72,8 +73,8 @@ def _windows_from_days(days: pl.DataFrame, dormant_quantile: float = 0.9, churn_
     gaps = gapped["gap_days"].drop_nulls()
     own_medians = gapped.group_by("customer_id").agg(pl.col("gap_days").median())["gap_days"].drop_nulls()
     if len(gaps):
-        typical = float(own_medians.median())
-        dormant = float(math.ceil(gaps.quantile(dormant_quantile, interpolation="linear")))
+        typical = float(cast(float, own_medians.median()))  # a customer with a gap has a median gap
+        dormant = float(math.ceil(cast(float, gaps.quantile(dormant_quantile, interpolation="linear"))))
     else:
         typical, dormant = fallback_gap_days, fallback_dormant_days
     typical = float(max(1, math.ceil(typical)))
@@ -86,13 +87,13 @@ def _windows_from_days(days: pl.DataFrame, dormant_quantile: float = 0.9, churn_
 def _resolve_windows(days: pl.DataFrame, given: dict[str, float | None]) -> dict[str, float]:
     """Explicit windows win; the missing ones come from the data (``reactivated_days`` follows an
     explicit ``new_days``)."""
-    windows = dict(given)
-    if any(windows.get(k) is None for k in WINDOW_KEYS):
+    windows = {k: v for k, v in given.items() if v is not None}
+    if any(k not in windows for k in WINDOW_KEYS):
         derived = _windows_from_days(days)
-        if windows.get("reactivated_days") is None and windows.get("new_days") is not None:
+        if "reactivated_days" not in windows and "new_days" in windows:
             windows["reactivated_days"] = windows["new_days"]
         for key in WINDOW_KEYS:
-            if windows.get(key) is None:
+            if key not in windows:
                 windows[key] = derived[key]
     return {k: float(windows[k]) for k in WINDOW_KEYS}
 

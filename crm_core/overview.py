@@ -17,11 +17,11 @@ in :mod:`crm_core.features`):
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
-from crm_core.features import has_amounts, money_sum, with_amount
-from crm_core.features import orders as order_table
+from crm_core.features import has_amounts, money_sum, orders as order_table, with_amount
 
 KPI_NAMES = ("customers", "active_customers", "revenue", "orders", "avg_order_value",
              "repeat_rate", "existing_revenue_share", "lapsed_customers")
@@ -38,7 +38,8 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 
 def _in_window(frame: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    return frame.filter((pl.col("order_date") >= _day_start(start)) & (pl.col("order_date") < _day_start(end) + timedelta(days=1)))
+    return frame.filter((pl.col("order_date") >= _day_start(start))
+                        & (pl.col("order_date") < _day_start(end) + timedelta(days=1)))
 
 
 def period_kpis(transactions: pl.DataFrame, start: date, end: date) -> dict[str, float | None]:
@@ -67,9 +68,9 @@ def period_kpis(transactions: pl.DataFrame, start: date, end: date) -> dict[str,
         "active_customers": float(per_customer.height),
         "revenue": revenue,
         "orders": float(orders),
-        "avg_order_value": revenue / orders if money and orders else None,
-        "repeat_rate": float((per_customer["orders"] >= 2).mean()),
-        "existing_revenue_share": existing / revenue if money and revenue else None,
+        "avg_order_value": revenue / orders if revenue is not None and orders else None,
+        "repeat_rate": float(cast(float, (per_customer["orders"] >= 2).mean())),
+        "existing_revenue_share": existing / revenue if existing is not None and revenue else None,
         "lapsed_customers": lapsed,
     }
 
@@ -89,7 +90,8 @@ def kpi_comparison(transactions: pl.DataFrame, start: date, end: date) -> dict[s
     return {name: (current[name], previous[name]) for name in KPI_NAMES}
 
 
-def monthly_new_vs_existing(transactions: pl.DataFrame, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+def monthly_new_vs_existing(transactions: pl.DataFrame, start: date | None = None,
+                            end: date | None = None) -> pl.DataFrame:
     """Revenue per calendar month split into new customers (first purchase that month) and existing ones.
 
     Columns: ``month`` (date, first of month), ``new_revenue``, ``existing_revenue`` (net line amounts of
@@ -116,7 +118,8 @@ def monthly_new_vs_existing(transactions: pl.DataFrame, start: date | None = Non
         pl.col("amount").filter(~pl.col("is_new")).sum().alias("existing_revenue"),
     )
     if not money:
-        revenue = revenue.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("new_revenue", "existing_revenue"))
+        revenue = revenue.with_columns(pl.lit(None, dtype=pl.Float64).alias(c)
+                                       for c in ("new_revenue", "existing_revenue"))
     buyers = window(bought).group_by("month").agg(
         pl.col("customer_id").filter(pl.col("is_new")).n_unique().alias("new_customers"),
         pl.col("customer_id").filter(~pl.col("is_new")).n_unique().alias("existing_customers"),
@@ -152,6 +155,7 @@ def revenue_by(transactions: pl.DataFrame, column: str, start: date | None = Non
     if grouped.height <= top:
         return grouped
     head, tail = grouped.head(top), grouped.slice(top)
-    other = pl.DataFrame({"value": [None], "revenue": [tail["revenue"].sum() if tail["revenue"].count() else None], "customers": [tail["customers"].sum()]},
+    other = pl.DataFrame({"value": [None], "revenue": [tail["revenue"].sum() if tail["revenue"].count() else None],
+                          "customers": [tail["customers"].sum()]},
                          schema=grouped.schema)
     return pl.concat([head, other])

@@ -28,8 +28,8 @@ looks for, produced by a stated process rather than painted on:
 
 Randomness comes from one ``numpy.random.Generator(seed)``; the same arguments give identical frames
 and byte-identical CSV files. Generation is vectorised (no per-line or per-customer Python loops), so a
-million-line set (about 88,000 customers) takes seconds. This module writes files only through :func:`write_csv`, called by the
-command ``python -m crm_core.sample --customers N --seed S --out DIR``.
+million-line set (about 88,000 customers) takes seconds. This module writes files only through
+:func:`write_csv`, called by the command ``python -m crm_core.sample --customers N --seed S --out DIR``.
 """
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ PREFERRED_ORDER_CHANNEL = {"线上商城": "线上商城", "小程序": "小程�
                            "代理商": "代理商", "展会": "直销"}
 ORDER_CHANNEL_WEIGHTS = (0.35, 0.20, 0.15, 0.20, 0.10)
 
-CATEGORIES = ("办公文具", "办公设备", "打印耗材", "电脑数码", "办公家具", "清洁日化", "茶水食品", "劳保用品", "节日礼品")
+CATEGORIES = ("办公文具", "办公设备", "打印耗材", "电脑数码", "办公家具", "清洁日化", "茶水食品", "劳保用品",
+              "节日礼品")
 
 # (product, category, list price ¥, popularity, max quantity per line, {month: weight} or None = all year)
 PRODUCTS: list[tuple[str, str, float, float, int, dict[int, float] | None]] = [
@@ -257,8 +258,8 @@ SERVICE_MIX = {"enterprise": (0.45, 0.20, 0.20, 0.15), "individual": (0.55, 0.0,
 # outcome -> notes, per type; "lapsed" notes are used after a customer has dropped out
 NOTES: dict[str, dict[str, list[str]]] = {
     "call": {
-        "connected": ["例行回访，客户使用正常", "确认下季度采购计划", "沟通新品报价", "提醒续订耗材", "询问近期采购需求",
-                      "确认发票与对账信息"],
+        "connected": ["例行回访，客户使用正常", "确认下季度采购计划", "沟通新品报价", "提醒续订耗材",
+                      "询问近期采购需求", "确认发票与对账信息"],
         "no_answer": ["电话未接通", "无人接听，稍后再联系", "客户在忙，约改日再谈"],
         "follow_up": ["客户需要报价单，待跟进", "客户考虑中，下周再联系", "客户询问批量折扣，待确认"],
         "lapsed": ["客户称暂无采购需求", "客户已与其他供应商合作", "原联系人已离职", "客户表示预算收紧"],
@@ -948,7 +949,9 @@ def _draw_interactions(rng: np.random.Generator, customers: _Customers, purchase
     gives_feedback = np.flatnonzero(rng.random(len(order_time)) < params.feedback_rate * (1 + order_ramp))
     parts.append({"customer": buyer_of[gives_feedback],
                   "time": order_time[gives_feedback] + rng.uniform(2.0, 12.0, size=len(gives_feedback)),
-                  "type": np.full(len(gives_feedback), _FEEDBACK), "outcome": None, "note": None,
+                  "type": np.full(len(gives_feedback), _FEEDBACK),
+                  "outcome": np.empty(len(gives_feedback), dtype=object),  # all None: set below from the score
+                  "note": np.empty(len(gives_feedback), dtype=object),
                   "channel": np.array([c[0] for c in FEEDBACK_CHANNELS], dtype=object)[
                       _choice(rng, len(gives_feedback), [c[1] for c in FEEDBACK_CHANNELS])],
                   "rated": np.ones(len(gives_feedback), dtype=bool), "offset": np.zeros(len(gives_feedback))})
@@ -999,11 +1002,8 @@ def _draw_interactions(rng: np.random.Generator, customers: _Customers, purchase
     score = np.clip(np.round(base_satisfaction[customer] - drop + offset + rng.normal(0.0, 0.6, len(when))),
                     1, 5)
     satisfaction = np.where(rated, score, np.nan)
-    outcome = np.concatenate([p["outcome"] if p["outcome"] is not None else np.empty(len(p["customer"]),
-                                                                                      dtype=object)
-                              for p in parts])
-    note = np.concatenate([p["note"] if p["note"] is not None else np.empty(len(p["customer"]), dtype=object)
-                           for p in parts])
+    outcome = np.concatenate([p["outcome"] for p in parts])
+    note = np.concatenate([p["note"] for p in parts])
     feedback = kind == _FEEDBACK
     sentiment = np.where(score >= 4, "positive", np.where(score == 3, "neutral", "negative"))
     outcome[feedback] = sentiment[feedback].astype(object)
@@ -1151,9 +1151,9 @@ def generate(customers: int = 5000, seed: int = 42, start: date = date(2023, 1, 
     }).with_columns(pl.col("satisfaction").fill_nan(None)).sort("date", "customer_id", "type")
 
     return Dataset(
-        transactions.cast(COLUMNS["transactions"]),
-        customer_frame.cast(COLUMNS["customers"]),
-        interactions.cast(COLUMNS["interactions"]),
+        transactions.cast(pl.Schema(COLUMNS["transactions"])),
+        customer_frame.cast(pl.Schema(COLUMNS["customers"])),
+        interactions.cast(pl.Schema(COLUMNS["interactions"])),
         name="sample",
     )
 
@@ -1193,9 +1193,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("sample_data"), help="output directory (sample_data)")
     args = parser.parse_args(argv)
     dataset = generate(args.customers, args.seed, args.start, args.end)
+    customers, interactions = dataset.customers, dataset.interactions
+    assert customers is not None and interactions is not None, "generate() makes all three tables"
     paths = write_csv(dataset, args.out)
-    print(f"{dataset.customers.height} customers, {dataset.transactions.height} transaction lines, "
-          f"{dataset.interactions.height} interactions written to {', '.join(str(p) for p in paths.values())}")
+    print(f"{customers.height} customers, {dataset.transactions.height} transaction lines, "
+          f"{interactions.height} interactions written to {', '.join(str(p) for p in paths.values())}")
     return 0
 
 

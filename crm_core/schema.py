@@ -84,8 +84,8 @@ _COMMON: dict[str, list[str]] = {
     "region": ["region", "area", "province", "state", "territory", "country", "country name", "market", "pin_code",
                "地区", "区域", "大区", "省份", "省", "所属区域", "国家", "国家/地区", "居住区域", "居住地区",
                "區域", "地區", "國家", "居住區域", "省份/地區"],
-    "channel": ["channel", "source", "sales channel", "acquisition channel", "渠道", "销售渠道", "来源渠道", "来源", "获客渠道",
-                "通路", "銷售通路", "管道", "銷售渠道"],
+    "channel": ["channel", "source", "sales channel", "acquisition channel", "渠道", "销售渠道", "来源渠道", "来源",
+                "获客渠道", "通路", "銷售通路", "管道", "銷售渠道"],
 }
 
 _BY_KIND: dict[str, dict[str, list[str]]] = {
@@ -101,14 +101,17 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "amount": [
             "amount", "totalprice", "total price", "total", "sales", "revenue", "order amount", "order value",
             "net amount", "value", "金额", "实付金额", "订单金额", "交易金额", "销售额", "成交金额", "支付金额",
-            "实收金额", "应付金额", "总金额", "合计金额", "付款金额", "实付款", "订单总额", "销售金额", "sales amount", "net sales",
+            "实收金额", "应付金额", "总金额", "合计金额", "付款金额", "实付款", "订单总额", "销售金额", "sales amount",
+            "net sales",
             "sales_price", "sale price", "sales value", "dollar_value", "dollar value", "dollars", "line total",
             "line amount", "extended price", "net value", "gross sales", "spend", "turnover", "subtotal",
-            "銷售", "銷售額", "銷售金額", "金額", "實付金額", "訂單金額", "交易金額", "消費金額", "消费金额", "小計", "小计",
+            "銷售", "銷售額", "銷售金額", "金額", "實付金額", "訂單金額", "交易金額", "消費金額", "消费金额", "小計",
+            "小计",
         ],
         "order_id": [
             "order_id", "order id", "order no", "order number", "invoiceno", "invoice no", "invoice",
-            "transaction id", "订单编号", "订单号", "单号", "订单ID", "交易编号", "交易单号", "流水号", "单据编号", "销售单号",
+            "transaction id", "订单编号", "订单号", "单号", "订单ID", "交易编号", "交易单号", "流水号", "单据编号",
+            "销售单号",
             "invoice_no", "invoice number", "receipt", "receipt no", "receipt id", "basket id", "ticket", "bill no",
             "transaction_id", "txn id", "order_no", "ordernumber",
             "訂單編號", "訂單號", "單號", "交易編號", "發票號碼", "收據編號", "小票号", "小票號", "发票号",
@@ -133,7 +136,8 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
                       "業務員", "銷售員", "銷售人員"],
     },
     "customers": {
-        "name": ["name", "customer name", "company", "company name", "account name", "客户名称", "客户姓名", "姓名", "名称", "公司名称", "企业名称"],
+        "name": ["name", "customer name", "company", "company name", "account name", "客户名称", "客户姓名", "姓名",
+                 "名称", "公司名称", "企业名称"],
         "signup_date": [
             "signup_date", "signup date", "created date", "registration date", "join date", "first seen",
             "注册时间", "注册日期", "开户日期", "创建日期", "建档日期", "入会日期", "customer since", "成为客户时间",
@@ -142,13 +146,16 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
         "industry": ["industry", "sector", "行业", "所属行业"],
         "gender": ["gender", "sex", "性别"],
         "birthday": ["birthday", "date of birth", "dob", "birth date", "生日", "出生日期"],
-        "phone": ["phone", "mobile", "telephone", "phone number", "tel", "电话", "手机", "手机号", "联系电话", "手机号码"],
+        "phone": ["phone", "mobile", "telephone", "phone number", "tel", "电话", "手机", "手机号", "联系电话",
+                  "手机号码"],
         "email": ["email", "e-mail", "mail", "邮箱", "电子邮箱", "电子邮件"],
         "owner": ["owner", "account owner", "account manager", "负责人", "客户经理", "所属销售", "跟进人", "归属人"],
     },
     "interactions": {
-        "date": ["date", "interaction date", "contact date", "activity date", "time", "日期", "时间", "联系时间", "跟进时间", "互动时间", "活动日期", "沟通时间", "拜访时间"],
-        "type": ["type", "interaction type", "activity type", "contact type", "类型", "互动类型", "跟进方式", "联系方式", "活动类型", "跟进类型", "沟通方式"],
+        "date": ["date", "interaction date", "contact date", "activity date", "time", "日期", "时间", "联系时间",
+                 "跟进时间", "互动时间", "活动日期", "沟通时间", "拜访时间"],
+        "type": ["type", "interaction type", "activity type", "contact type", "类型", "互动类型", "跟进方式",
+                 "联系方式", "活动类型", "跟进类型", "沟通方式"],
         "outcome": ["outcome", "result", "status", "结果", "跟进结果", "状态"],
         "satisfaction": ["satisfaction", "csat", "rating", "score", "满意度", "评分", "满意度评分"],
         "note": ["note", "notes", "comment", "remark", "content", "备注", "内容", "跟进内容", "说明"],
@@ -160,7 +167,8 @@ _BY_KIND: dict[str, dict[str, list[str]]] = {
 PRODUCT_CODE_SPELLINGS = [
     "product_id", "product id", "productid", "product code", "product no", "sku", "stockcode", "stock code",
     "item code", "item_id", "item id", "article no", "barcode", "ean", "upc", "plu",
-    "商品编码", "商品编号", "商品代码", "产品编码", "产品编号", "产品代码", "货号", "条码", "条形码", "物料编码", "商品条码",
+    "商品编码", "商品编号", "商品代码", "产品编码", "产品编号", "产品代码", "货号", "条码", "条形码", "物料编码",
+    "商品条码",
     "商品編碼", "商品編號", "商品代碼", "產品編碼", "產品編號", "貨號", "條碼", "條形碼",
 ]
 

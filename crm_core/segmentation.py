@@ -6,7 +6,8 @@ page translates (``segmentation.segment.<key>``, ``segmentation.action.<key>``, 
 
 RFM (DESIGN.md, "Definitions"): recency = days from the last purchase to the analysis date, frequency = distinct
 purchases (credit notes and other refund documents are not orders, :mod:`crm_core.features`), monetary = net
-revenue (refunds included; null without amounts, see :func:`rfm`) (PyMC-Marketing's preset uses the mean order value, as PyMC-Marketing does).
+revenue (refunds included; null without amounts, see :func:`rfm`) (PyMC-Marketing's preset uses the mean order
+value, as PyMC-Marketing does).
 Segment maps are conventions, not a standard, so they ship as named presets (:data:`PRESETS`) whose rule
 tables can be shown (:func:`rule_table`), edited and passed back (``rfm(..., rules=edited)``).
 """
@@ -17,12 +18,15 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
 
 from crm_core.features import MissingAmounts
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 # ---------------------------------------------------------------- segment keys and actions
 
@@ -238,13 +242,15 @@ def _bound(value: Any, row: int, column: str, bins: int) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise RuleError("not_a_score", f"rule {row}: {column} = {value!r} is not a score from 1 to {bins}",
                         row=row, column=column, value=str(value), bins=bins)
-    if not column.startswith("fm") and float(value) != int(value):
+    # any numbers.Real converts and compares like a float; typeshed's numbers.Real allows neither int() nor 1 <= value
+    number = cast(float, value)
+    if not column.startswith("fm") and float(number) != int(number):
         raise RuleError("not_a_score", f"rule {row}: {column} = {value!r} is not a whole score from 1 to {bins}",
                         row=row, column=column, value=str(value), bins=bins)
-    if not 1 <= value <= bins:
+    if not 1 <= number <= bins:
         raise RuleError("out_of_range", f"rule {row}: {column} = {value!r} is outside the scores 1 to {bins}",
                         row=row, column=column, value=str(value), bins=bins)
-    return float(value) if column.startswith("fm") else int(value)
+    return float(number) if column.startswith("fm") else int(number)
 
 
 def rules_from_table(table: pl.DataFrame | Sequence[Rule] | Sequence[Mapping[str, Any]], bins: int) -> tuple[Rule, ...]:
@@ -254,14 +260,15 @@ def rules_from_table(table: pl.DataFrame | Sequence[Rule] | Sequence[Mapping[str
     as dicts, or a list of :class:`Rule`. A missing bound means "any"; bounds are inclusive scores 1..bins
     and ``min`` may not exceed ``max``.
     """
-    items = list(table) if not isinstance(table, pl.DataFrame) else []
-    if items and all(isinstance(item, Rule) for item in items):
-        table = rule_table(Preset("custom", bins, tuple(items), ()))
+    items: list[Rule | Mapping[str, Any]] = list(table) if not isinstance(table, pl.DataFrame) else []
+    given_rules = [item for item in items if isinstance(item, Rule)]
+    if items and len(given_rules) == len(items):
+        table = rule_table(Preset("custom", bins, tuple(given_rules), ()))
     if isinstance(table, pl.DataFrame):
         rows: list[Mapping[str, Any]] = list(table.iter_rows(named=True))
         columns = set(table.columns)
     else:  # dict rows are read as they are: no type inference that could turn a bad cell into a null
-        rows = [dict(item) for item in items]
+        rows = [dict(cast(Mapping[str, Any], item)) for item in items]  # mappings (dict() rejects a stray Rule)
         columns = set.intersection(*(set(row) for row in rows)) if rows else set(RULE_COLUMNS)
     missing = [c for c in RULE_COLUMNS[:7] if c not in columns]
     if missing:
@@ -332,7 +339,7 @@ def _segment_expr(rules: Sequence[Rule]) -> pl.Expr:
     """First matching rule wins; nothing matched -> :data:`CATCH_ALL`."""
     if not rules:
         return pl.lit(CATCH_ALL)
-    chain = pl.when(_matches(rules[0])).then(pl.lit(rules[0].segment))
+    chain: Then | ChainedThen = pl.when(_matches(rules[0])).then(pl.lit(rules[0].segment))
     for rule in rules[1:]:
         chain = chain.when(_matches(rule)).then(pl.lit(rule.segment))
     return chain.otherwise(pl.lit(CATCH_ALL))
@@ -482,7 +489,8 @@ def rf_grid(scored: pl.DataFrame, bins: int | None = None) -> pl.DataFrame:
 
     ``bins`` defaults to the largest score present; empty cells have 0 customers and null ``avg_revenue``.
     """
-    scale = bins if bins is not None else int(max(scored["r_score"].max() or 1, scored["f_score"].max() or 1))
+    scale = bins if bins is not None else int(max(cast(int, scored["r_score"].max()) or 1,
+                                                  cast(int, scored["f_score"].max()) or 1))
     scores = range(1, scale + 1)
     cells = pl.DataFrame(list(itertools.product(scores, scores)),
                          schema={"r_score": pl.Int64, "f_score": pl.Int64}, orient="row")

@@ -61,7 +61,8 @@ if not amounts:  # the charts below are all revenue
 months = views.monthly(ctx.history, ctx.start, ctx.end)
 figure = charts.stacked_bars(
     [month.strftime("%Y-%m") for month in months["month"].to_list()],
-    {t("overview.chart.existing"): months["existing_revenue"].to_list(), t("overview.chart.new"): months["new_revenue"].to_list()},
+    {t("overview.chart.existing"): months["existing_revenue"].to_list(),
+     t("overview.chart.new"): months["new_revenue"].to_list()},
     title=t("overview.chart.monthly_title"), x_title=None, y_title=t("overview.chart.revenue"), money=money_axis,
 )
 st.plotly_chart(figure, width="stretch", key="monthly")
@@ -76,6 +77,7 @@ for container, column in ((left, "region"), (right, "channel")):
     container.plotly_chart(
         charts.bar(labels, table["revenue"].to_list(), title=t(f"overview.chart.by_{column}"),
                    value_title=t("overview.chart.revenue"), money=money_axis,
-                   hover_extra=[t("overview.chart.customers_hover", n=format_number(n, language)) for n in table["customers"].to_list()]),
+                   hover_extra=[t("overview.chart.customers_hover", n=format_number(n, language))
+                                for n in table["customers"].to_list()]),
         width="stretch", key=f"by_{column}",
     )

@@ -12,8 +12,7 @@ from typing import Any
 import streamlit as st
 
 from crm_core.dataset import Dataset
-from crm_core.features import customer_base
-from crm_core.features import has_amounts as core_has_amounts
+from crm_core.features import customer_base, has_amounts as core_has_amounts
 from ui.cache import cached
 from ui.i18n import format_date, format_number
 from ui.state import lang, t

@@ -19,7 +19,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHARED_FLAG = "dataset_shared"
 
 
-def _run(function_name: str, fingerprint: str, _dataset: Dataset, _function: Callable, args: tuple, kwargs: dict) -> Any:
+def _run(function_name: str, fingerprint: str, _dataset: Dataset, _function: Callable, args: tuple,
+         kwargs: dict) -> Any:
     return _function(_dataset, *args, **kwargs)
 
 
@@ -39,7 +40,8 @@ def cached(function: F) -> F:
     return call  # type: ignore[return-value]
 
 
-def _resource(function_name: str, fingerprint: str, _dataset: Dataset, _function: Callable, args: tuple, kwargs: dict) -> Any:
+def _resource(function_name: str, fingerprint: str, _dataset: Dataset, _function: Callable, args: tuple,
+              kwargs: dict) -> Any:
     return _function(_dataset, *args, **kwargs)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import babel.dates
 import babel.numbers
@@ -77,7 +77,7 @@ def babel_locale(lang: str) -> Locale:
     return Locale.parse(BABEL_LOCALES.get(lang, BABEL_LOCALES[DEFAULT_LANGUAGE]))
 
 
-def is_currency(code: Any) -> bool:
+def is_currency(code: Any) -> TypeGuard[str]:
     """Whether ``code`` is an ISO 4217 currency code (upper case) Babel can format."""
     return isinstance(code, str) and code in CURRENCY_CODES
 
@@ -105,7 +105,7 @@ def compact_from(lang: str) -> int:
 
 def format_number(value: float | int | None, lang: str, decimals: int = 0) -> str:
     """Thousands-separated number with ``decimals`` places; ``–`` for missing values."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     return babel.numbers.format_decimal(value, format=_pattern(decimals), locale=babel_locale(lang))
 
@@ -117,7 +117,7 @@ def _short_decimals(size: float) -> int:
 def format_compact(value: float | int | None, lang: str, decimals: int = 2) -> str:
     """Short form for KPI cards and chart axes: 12.35K / 4.5M in English, 1.23万 / 3.4亿 in Chinese
     (CLDR short forms, up to ``decimals`` places). Below the first abbreviation: 857 / 12.5."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     if abs(value) < compact_from(lang):
         return babel.numbers.format_decimal(round(value, _short_decimals(abs(value))), locale=babel_locale(lang))
@@ -128,7 +128,7 @@ def format_money(value: float | None, lang: str, currency: str | None, compact: 
     """An amount in ``currency`` (ISO 4217) as the language writes it: ``CN¥1,234.50`` / ``NT$1.23M`` in
     English, ``¥1,234.50`` / ``NT$123.46万`` in Chinese. ``currency`` None (unknown): the plain number,
     no symbol. ``compact``: the short form of :func:`format_compact`."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     if not is_currency(currency):
         return format_compact(value, lang) if compact else format_number(value, lang, 2)
@@ -137,7 +137,8 @@ def format_money(value: float | None, lang: str, currency: str | None, compact: 
         return babel.numbers.format_currency(value, currency, locale=locale)
     if abs(value) < compact_from(lang):
         decimals = min(_short_decimals(abs(value)), babel.numbers.get_currency_precision(currency))
-        return babel.numbers.format_currency(round(value, decimals), currency, format="¤" + _pattern(decimals).replace(".00", ".##"),
+        return babel.numbers.format_currency(round(value, decimals), currency,
+                                             format="¤" + _pattern(decimals).replace(".00", ".##"),
                                              locale=locale, currency_digits=False)
     return babel.numbers.format_compact_currency(value, currency, locale=locale, fraction_digits=2)
 
@@ -160,7 +161,7 @@ def money_column_format(lang: str, currency: str | None) -> str:
 
 def format_percent(value: float | None, lang: str, decimals: int = 1) -> str:
     """``0.1234`` → ``12.3%`` (``decimals`` places)."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     return babel.numbers.format_percent(value, format=_pattern(decimals) + "%", locale=babel_locale(lang))
 

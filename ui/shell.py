@@ -73,7 +73,7 @@ def gate() -> None:
 
 def language_picker() -> None:
     widgets.selectbox("Language · 语言", LANGUAGES, "lang", default=state.browser_language(),
-                      container=st.sidebar, format_func=LANGUAGE_NAMES.get, always=True)
+                      container=st.sidebar, format_func=lambda code: LANGUAGE_NAMES.get(code, code), always=True)
 
 
 def sidebar() -> Context:
@@ -92,7 +92,8 @@ def sidebar() -> Context:
     for dimension in ("region", "channel", "category"):
         options = dimension_values(dataset, dimension)
         if options:
-            chosen[dimension] = tuple(widgets.multiselect(t(f"app.filter.{dimension}"), options, dimension, container=side))
+            chosen[dimension] = tuple(widgets.multiselect(t(f"app.filter.{dimension}"), options, dimension,
+                                                          container=side))
     dimensions = FilterSpec(regions=chosen.get("region", ()), channels=chosen.get("channel", ()),
                             categories=chosen.get("category", ()))
     spec = FilterSpec(start=None if start == first_day else start, end=None if end == last_day else end,

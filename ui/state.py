@@ -71,7 +71,8 @@ FLOAT = Codec(lambda raw: float(_as_one(raw)), lambda v: f"{v:g}")
 BOOL = Codec(_decode_bool, lambda v: "true" if v else "false")
 DATE = Codec(lambda raw: date.fromisoformat(_as_one(raw)), lambda v: v.isoformat())
 TEXTS = Codec(lambda raw: [x for x in _as_list(raw) if x != ""], list)
-DATE_RANGE = Codec(lambda raw: tuple(date.fromisoformat(x) for x in _as_list(raw)), lambda v: [d.isoformat() for d in v])
+DATE_RANGE = Codec(lambda raw: tuple(date.fromisoformat(x) for x in _as_list(raw)),
+                   lambda v: [d.isoformat() for d in v])
 
 
 # ---------------------------------------------------------------- session start and run bookkeeping
@@ -203,7 +204,8 @@ def _value(key: str) -> Any:
     return values[key] if key in values else st.session_state.get(key)
 
 
-def _params(linked: dict[str, tuple[Any, Callable[[Any], Any]]], wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
+def _params(linked: dict[str, tuple[Any, Callable[[Any], Any]]],
+            wanted: tuple[str, ...] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, (default, encode) in linked.items():
         if wanted is not None and key not in wanted:

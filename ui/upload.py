@@ -230,7 +230,8 @@ def upload_section(kind: str) -> LoadResult | None:
                         key=f"dedupe_{file_key}")
         if result.report.date_order in ("day-first", "month-first"):
             other = "month-first" if result.report.date_order == "day-first" else "day-first"
-            if st.button(t("data.report.switch_date_order", order=t(f"io.date_order.{other}")), key=f"switch_{file_key}"):
+            if st.button(t("data.report.switch_date_order", order=t(f"io.date_order.{other}")),
+                         key=f"switch_{file_key}"):
                 st.session_state[f"date_order_{file_key}"] = other
                 st.rerun()
     if kind == "transactions":

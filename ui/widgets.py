@@ -99,7 +99,8 @@ def slider(label: str, min_value: Any, max_value: Any, key: str, default: Any, *
            container: Any = st, help: str | None = None, format: str | None = None) -> Any:
     if isinstance(default, tuple):
         valid = lambda v: isinstance(v, tuple) and len(v) == 2 and min_value <= v[0] <= v[1] <= max_value  # noqa: E731
-        codec = state.Codec(lambda raw: tuple(type(min_value)(x) for x in state._as_list(raw)), lambda v: [str(x) for x in v])
+        codec = state.Codec(lambda raw: tuple(type(min_value)(x) for x in state._as_list(raw)),
+                            lambda v: [str(x) for x in v])
     else:
         valid = lambda v: min_value <= v <= max_value  # noqa: E731
         codec = _codec_for(default)

@@ -152,7 +152,8 @@ def stacked_bars(x: Sequence, series: dict[str, Sequence[float]], *, title: str,
     traces = []
     for name, values in series.items():
         amounts = money_texts(values, money)
-        traces.append(go.Bar(x=list(x), y=list(values), name=name, customdata=amounts, hovertemplate=_series_hover(name, amounts)))
+        traces.append(go.Bar(x=list(x), y=list(values), name=name, customdata=amounts,
+                             hovertemplate=_series_hover(name, amounts)))
     figure = go.Figure(traces)
     figure.update_layout(barmode="stack")
     figure.update_xaxes(type="category")
@@ -178,9 +179,11 @@ def heatmap(z: Sequence[Sequence[float | None]], x: Sequence, y: Sequence, *, ti
             colorscale: str = SEQUENTIAL) -> go.Figure:
     """A labelled matrix; ``text`` (same shape as ``z``) is printed in the cells."""
     figure = go.Figure(go.Heatmap(
-        z=z, x=list(x), y=list(y), colorscale=colorscale, text=text, texttemplate="%{text}" if text is not None else None,
+        z=z, x=list(x), y=list(y), colorscale=colorscale, text=text,
+        texttemplate="%{text}" if text is not None else None,
         colorbar={"title": {"text": colorbar_title}, "tickformat": ".0%" if percent else None},
-        hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{colorbar_title}: %{{z:{'.1%' if percent else ',.0f'}}}<extra></extra>",
+        hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>"
+                      f"{colorbar_title}: %{{z:{'.1%' if percent else ',.0f'}}}<extra></extra>",
     ))
     return themed(figure, title, x_title, y_title, height=max(320, 60 + 26 * len(y)))
 
@@ -189,8 +192,10 @@ def treemap(labels: Sequence[str], values: Sequence[float], *, title: str, color
             color_title: str | None = None, hover_extra: Sequence[str] | None = None) -> go.Figure:
     figure = go.Figure(go.Treemap(
         labels=list(labels), parents=[""] * len(labels), values=list(values), branchvalues="total",
-        marker={"colors": list(colors), "colorscale": SEQUENTIAL, "colorbar": {"title": {"text": color_title}}} if colors is not None else None,
-        customdata=hover_extra, hovertemplate="%{label}<br>%{value:,}<br>%{customdata}<extra></extra>" if hover_extra else None,
+        marker=({"colors": list(colors), "colorscale": SEQUENTIAL, "colorbar": {"title": {"text": color_title}}}
+                if colors is not None else None),
+        customdata=hover_extra,
+        hovertemplate="%{label}<br>%{value:,}<br>%{customdata}<extra></extra>" if hover_extra else None,
         textinfo="label+value+percent root",
     ))
     return themed(figure, title, height=420)
@@ -198,7 +203,8 @@ def treemap(labels: Sequence[str], values: Sequence[float], *, title: str, color
 
 def sankey(sources: Sequence[str], targets: Sequence[str], values: Sequence[float], *, title: str,
            left_suffix: str = " ", right_suffix: str = "  ") -> go.Figure:
-    """Flows from left labels to right labels; suffixes keep a name on the left distinct from the same name on the right."""
+    """Flows from left labels to right labels; suffixes keep a name on the left distinct from the same name on
+    the right."""
     left = [s + left_suffix for s in sources]
     right = [t + right_suffix for t in targets]
     nodes = list(dict.fromkeys(left)) + list(dict.fromkeys(right))

@@ -149,7 +149,8 @@ def cluster_scatter(x: Sequence[float], y: Sequence[float], groups: Sequence[int
     xs, ys, gs, labels, extras = (np.asarray(values) for values in (x, y, groups, ids, extra))
     amounts = np.asarray(money_texts(ys.tolist(), money) or [""] * len(ys), dtype=object)
     template = ("<b>%{text}</b><br>" + x_title + ": %{x:,}<br>" + y_title + ": "
-                + ("%{customdata[1]}" if money else "%{y:,.0f}") + "<br>" + extra_title + ": %{customdata[0]:,}<extra></extra>")
+                + ("%{customdata[1]}" if money else "%{y:,.0f}") + "<br>" + extra_title
+                + ": %{customdata[0]:,}<extra></extra>")
     for colour_index, cluster in enumerate(sorted(set(gs.tolist()))):
         picks = gs == cluster
         figure.add_trace(go.Scattergl(
@@ -162,15 +163,17 @@ def cluster_scatter(x: Sequence[float], y: Sequence[float], groups: Sequence[int
     if log_x:
         figure.update_xaxes(type="log")
     if log_y:
-        figure.update_yaxes(type="log", **(money_ticks(ys.tolist(), money, log=True) if money else {"dtick": 1, "tickformat": "~s"}))
+        figure.update_yaxes(type="log", **(money_ticks(ys.tolist(), money, log=True) if money
+                                           else {"dtick": 1, "tickformat": "~s"}))
     elif money:
         figure.update_yaxes(**money_ticks(ys.tolist(), money))
     return figure
 
 
-def movement_heatmap(z: Sequence[Sequence[float]], cell_text: Sequence[Sequence[str]], hover: Sequence[Sequence[str]],
-                     from_labels: Sequence[str], to_labels: Sequence[str], *, title: str, x_title: str, y_title: str,
-                     colorbar_title: str, money: Money | None = None) -> go.Figure:
+def movement_heatmap(z: Sequence[Sequence[float | None]], cell_text: Sequence[Sequence[str]],
+                     hover: Sequence[Sequence[str]], from_labels: Sequence[str], to_labels: Sequence[str], *,
+                     title: str, x_title: str, y_title: str, colorbar_title: str,
+                     money: Money | None = None) -> go.Figure:
     """From-segment (rows, first on top) × to-segment (columns) matrix; empty cells carry ``None``; ``money``:
     the cells are amounts, written on the colour bar by this formatter."""
     figure = go.Figure(go.Heatmap(

@@ -81,10 +81,10 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
             keep = reason_index.is_null()
 
     issues: list[Issue] = list(table.issues) + mapping_notes
-    for i, (key, _, canonical) in enumerate(drops):
+    for i, (key, _, column) in enumerate(drops):
         mask = (reason_index == i).fill_null(False)
         if mask.any():
-            issues.append(Issue(key, "problem", int(mask.sum()), canonical, "dropped", rows.examples(mask, canonical)))
+            issues.append(Issue(key, "problem", int(mask.sum()), column, "dropped", rows.examples(mask, column)))
     for canonical, unreadable in bad.items():  # optional columns: the value is blanked, the row kept
         if canonical in required:
             continue

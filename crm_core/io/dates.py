@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 import polars as pl
 
@@ -140,7 +141,7 @@ def _fast_dates(text: pl.Series) -> pl.Series | None:
     if fmt is None:
         return None
     parsed = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
-    if parsed.null_count() == text.null_count() and parsed.dt.year().min() >= 1000:
+    if parsed.null_count() == text.null_count() and cast(int, parsed.dt.year().min()) >= 1000:
         return parsed
     return None
 

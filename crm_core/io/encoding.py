@@ -87,7 +87,8 @@ def _decode(data: bytes, *, final: bool = True) -> _Decoded:
     ranked = []
     for encoding in ("gb18030", "cp950"):
         try:
-            head = codecs.getincrementaldecoder(encoding)(errors="strict").decode(prefix, final=len(data) <= SNIFF_BYTES)
+            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+            head = decoder.decode(prefix, final=len(data) <= SNIFF_BYTES)
             ranked.append((_chinese_score(head), encoding))
         except UnicodeDecodeError:
             pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any, cast
 
 import polars as pl
 
@@ -65,7 +66,8 @@ def _choose_money_column(table: _Table, mapping: dict[str, str], sample: int = 2
     amount = next((h for h, c in mapping.items() if c == "amount"), None)
     if amount is None:
         return mapping, None
-    rivals = [h for h in table.headers if h not in mapping and SYNONYMS["transactions"].get(normalize_header(h)) == "amount"]
+    rivals = [h for h in table.headers
+              if h not in mapping and SYNONYMS["transactions"].get(normalize_header(h)) == "amount"]
     if not rivals:
         return mapping, None
 
@@ -73,11 +75,17 @@ def _choose_money_column(table: _Table, mapping: dict[str, str], sample: int = 2
         return parse_numbers(_column_text(table, header, sample))[0].drop_nulls()
 
     counts = numbers(amount)
-    if counts.is_empty() or not bool((counts == counts.round(0)).all()) or float(counts.median()) > 10:
+    if counts.is_empty() or not bool((counts == counts.round(0)).all()):
+        return mapping, None
+    count_median = float(cast(float, counts.median()))  # numbers, at least one
+    if count_median > 10:
         return mapping, None
     for rival in rivals:
         money = numbers(rival)
-        if money.len() >= 0.9 * counts.len() and float(money.median()) > float(counts.median()):
+        if money.len() < 0.9 * counts.len():
+            continue
+        money_median = float(cast(float, money.median()))  # numbers, at least 0.9 × as many as counts
+        if money_median > count_median:
             chosen = dict(mapping)
             chosen[rival] = "amount"
             as_quantity = "quantity" not in mapping.values()
@@ -86,7 +94,7 @@ def _choose_money_column(table: _Table, mapping: dict[str, str], sample: int = 2
             else:
                 del chosen[amount]
             note = Issue("money_column_chosen", "info", 1, rival, "kept", params={
-                "other": amount, "median": f"{float(counts.median()):g}", "rival_median": f"{float(money.median()):g}",
+                "other": amount, "median": f"{count_median:g}", "rival_median": f"{money_median:g}",
                 "as_quantity": as_quantity})
             return {h: chosen[h] for h in table.headers if h in chosen}, note
     return mapping, None
@@ -103,7 +111,7 @@ def _guess_headerless(table: _Table, kind: str, sample: int = 5_000) -> dict[str
     if kind != "transactions":
         return {}
     mapping: dict[str, str] = {}
-    profiles = []
+    profiles: list[dict[str, Any]] = []
     for header in table.headers:
         text = _column_text(table, header, sample).drop_nulls()
         if text.is_empty():
@@ -115,7 +123,7 @@ def _guess_headerless(table: _Table, kind: str, sample: int = 5_000) -> dict[str
         profiles.append({
             "header": header, "dated": dated, "numeric": numbers.is_not_null().mean() or 0.0,
             "decimal": text.str.contains(r"[.,][0-9]{1,2}$").mean() or 0.0,
-            "median": float(numbers.median()) if numbers.is_not_null().any() else None,
+            "median": float(cast(float, numbers.median())) if numbers.is_not_null().any() else None,
             "repeats": text.n_unique() < text.len(), "id_like": text.str.contains(_ID_LIKE.pattern).mean() or 0.0,
             "distinct": text.n_unique() / text.len(),
         })

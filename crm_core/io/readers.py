@@ -57,9 +57,10 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
         raise DataError("io.error.too_many_columns", {"columns": sniff.width, "limit": max_columns})
     columns = [f"__c{i}" for i in range(sniff.width)]
     schema = {name: pl.String() for name in columns + ["__extra"]}
-    options = dict(has_header=False, separator=sniff.delimiter, skip_rows=sniff.skip + sniff.has_header, schema=schema,
-                   truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
-                   raise_if_empty=False, infer_schema=False)
+    options: dict[str, Any] = dict(has_header=False, separator=sniff.delimiter,
+                                   skip_rows=sniff.skip + sniff.has_header, schema=schema,
+                                   truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
+                                   raise_if_empty=False, infer_schema=False)
     try:
         frame = pl.read_csv(body, quote_char='"', **options)
     except pl.exceptions.ComputeError:

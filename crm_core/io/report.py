@@ -23,7 +23,8 @@ ISSUE_KEYS = (
     "encoding_replaced",
     # notes: kept as read, worth knowing
     "encoding_guessed", "encoding_traditional", "money_column_chosen", "no_header", "whitespace_delimited",
-    "no_amounts", "duplicate_rows_kept", "title_rows_skipped", "empty_headers", "duplicate_headers", "unsupported_columns",
+    "no_amounts", "duplicate_rows_kept", "title_rows_skipped", "empty_headers", "duplicate_headers",
+    "unsupported_columns",
     "id_float_suffix_removed", "derived_amount", "negative_amounts", "zero_amounts", "future_dates",
     "excel_serial_dates", "two_digit_years", "decimal_comma", "date_order_day_first", "date_order_month_first",
     "date_order_conflict", "date_order_assumed_month_first", "date_order_assumed_day_first",

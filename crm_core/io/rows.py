@@ -99,6 +99,7 @@ class _Rows:
         for canonical in columns:
             dtype = self.dtypes[self.col_of[canonical]]
             if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
+                assert self.typed is not None, "kept whenever a source column is not text"
                 series = self.typed.get_column(self.col_of[canonical])
                 if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
                     series = series.dt.replace_time_zone(None)  # wall-clock time as exported
@@ -151,6 +152,7 @@ class _Rows:
             dtype = self.dtypes[self.col_of[canonical]]
             text = self.cells(canonical)
             if dtype.is_numeric() or dtype == pl.Boolean:
+                assert self.typed is not None, "kept whenever a source column is not text"
                 series = self.typed.get_column(self.col_of[canonical]).cast(pl.Float64)
                 series = pl.select(pl.when(series.is_finite()).then(series).otherwise(None)).to_series()
             else:

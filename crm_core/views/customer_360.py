@@ -16,8 +16,13 @@ from typing import Any
 
 import polars as pl
 
-from crm_core.customers import CustomerTable, decode_reason, find_customers, recommendation_level
-from crm_core.customers import customer_story as story_of
+from crm_core.customers import (
+    CustomerTable,
+    customer_story as story_of,
+    decode_reason,
+    find_customers,
+    recommendation_level,
+)
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts
 from crm_core.features import has_amounts

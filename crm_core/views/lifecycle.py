@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -25,6 +25,7 @@ from crm_core.clv import TIME_UNIT_DAYS, CLVResult, holdout, holdout_by_frequenc
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary, has_amounts
 from crm_core.lifecycle import NOT_YET, cohorts, stage_rules, stage_windows, stages, transitions
+from crm_core.views.movement import movement_summary
 
 __all__ = [
     "STAGE_ORDER", "BUYING", "LAPSED", "HORIZONS", "HORIZON", "HOLDOUTS", "HOLDOUT", "TOP_CHOICES", "TOP",
@@ -127,7 +128,7 @@ def _staged(dataset: Dataset, as_of: datetime, windows: tuple, at_risk_factor: f
 
 def _with_names(dataset: Dataset, people: pl.DataFrame) -> pl.DataFrame:
     """``people`` with the customer table's ``name`` when it has one (the first per customer)."""
-    if not dataset.has("customers", "name"):
+    if dataset.customers is None or not dataset.has("customers", "name"):
         return people
     names = (dataset.customers.select(pl.col("customer_id").cast(pl.String), "name")
              .unique("customer_id", keep="first"))
@@ -240,7 +241,7 @@ def flow_range(dataset: Dataset, as_of: datetime) -> FlowRange | None:
 
     None when the orders span too few days for a flow.
     """
-    first_day = dataset.transactions["order_date"].min().date()
+    first_day = cast(datetime, dataset.transactions["order_date"].min()).date()
     lowest, highest = first_day + timedelta(days=1), as_of.date() - timedelta(days=1)
     if highest < lowest:
         return None
@@ -274,14 +275,11 @@ def stage_flow(dataset: Dataset, start: date, as_of: datetime, windows: tuple, a
     def customers(condition: pl.Expr) -> int:
         return int(moves.filter(condition)["customers"].sum())
 
-    earlier = moves.filter(pl.col("stage_from") != NOT_YET)
-    stayed = int(earlier.filter(pl.col("stage_from") == pl.col("stage_to"))["customers"].sum())
+    summary = movement_summary(moves, "stage_from", "stage_to", none=NOT_YET)
     changes = moves.filter(pl.col("stage_from") != pl.col("stage_to")).sort(
         ["customers", "stage_from", "stage_to"], descending=[True, False, False])
     return StageFlow(
-        moves, changes,
-        stayed / earlier["customers"].sum() if earlier.height else None,
-        customers(pl.col("stage_from") == NOT_YET),
+        moves, changes, summary.stayed_share, summary.newcomers,
         customers(pl.col("stage_from").is_in(BUYING) & pl.col("stage_to").is_in(quiet)),
         customers(pl.col("stage_from").is_in(quiet) & pl.col("stage_to").is_in(BUYING)),
     )
@@ -339,7 +337,7 @@ def cohort_matrix(dataset: Dataset, as_of: datetime, period: str, measure: str, 
     table = cohorts(dataset.transactions, period, as_of)
     value_column = VALUE_COLUMNS[(measure, view)]
     starts = sorted(set(table["cohort"].to_list()))
-    periods = tuple(range(int(table["period_index"].max()) + 1)) if table.height else ()
+    periods = tuple(range(cast(int, table["period_index"].max()) + 1)) if table.height else ()
     found = {(row["cohort"], row["period_index"]): row for row in table.iter_rows(named=True)}
     def cell_at(start: date, index: int) -> dict[str, Any] | None:
         row = found.get((start, index))
@@ -348,7 +346,7 @@ def cohort_matrix(dataset: Dataset, as_of: datetime, period: str, measure: str, 
 
     cells = tuple(tuple(cell_at(start, index) for index in periods) for start in starts)
     z = tuple(tuple(cell["value"] if cell else None for cell in row) for row in cells)
-    incomplete = tuple(tuple(bool(cell) and not cell["complete"] for cell in row) for row in cells)
+    incomplete = tuple(tuple(cell is not None and not cell["complete"] for cell in row) for row in cells)
     later = [value for row in z for value in row[1:] if value is not None]
     download = table.with_columns(_period_labels("cohort", period), _period_labels("period_start", period))
     return CohortMatrix(period, measure, view, value_column, tuple(period_label(s, period) for s in starts), periods,
@@ -378,8 +376,8 @@ def _alive_map(result: CLVResult) -> AliveMap:
     :data:`ALIVE_MAX_REPEAT`) rows.
     """
     unit_days = TIME_UNIT_DAYS[result.time_unit]
-    age_days = max(1, int(round(float(result.table["T"].median()) * unit_days)))
-    most = int(min(max(float(result.table["frequency"].quantile(0.99)), 2), ALIVE_MAX_REPEAT))
+    age_days = max(1, int(round(float(cast(float, result.table["T"].median())) * unit_days)))
+    most = int(min(max(float(cast(float, result.table["frequency"].quantile(0.99))), 2), ALIVE_MAX_REPEAT))
     silent_days = np.arange(0, age_days + 1, max(1, math.ceil(age_days / ALIVE_COLUMNS)))
     repeats = np.arange(1, most + 1)
     # numpy at the model's boundary: p_alive is evaluated on the grid at once
@@ -454,7 +452,7 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
     likely_active = int((repeaters["p_alive"] >= LIKELY_ALIVE).sum())
     money = has_amounts(dataset.transactions)
     predicted = values[value_column]
-    cap = (float(predicted.quantile(HISTOGRAM_CAP_QUANTILE))
+    cap = (float(cast(float, predicted.quantile(HISTOGRAM_CAP_QUANTILE)))
            if money and predicted.len() > HISTOGRAM_MIN_CUSTOMERS else None)
     shown = ["customer_id", *(["name"] if "name" in values.columns else []), "stage", value_column, "p_alive",
              orders_column, "expected_avg_order_value", "last_order_date", "expected_next_order_date",
@@ -463,12 +461,17 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
         shown = [name for name in shown if name not in (value_column, "expected_avg_order_value")]
     betageo, gammagamma = result.betageo, result.gammagamma
     p = betageo.params_
-    g = gammagamma.params_ if gammagamma is not None else None
+    gammagamma_params = None
+    if gammagamma is not None:
+        g = gammagamma.params_
+        gammagamma_params = (("p", g["p"]), ("q", g["q"]), ("v", g["v"]),
+                             ("mean_spend", gammagamma.population_mean_spend_),
+                             ("log_likelihood", gammagamma.log_likelihood_))
     return ValueModel(
         result, seconds, repeat_buyers, True, MIN_REPEAT_BUYERS, notes, value_column, orders_column,
         total_value=float(predicted.sum()) if money else None,
         total_orders=float(values[orders_column].sum()),
-        average_value=float(predicted.mean()) if money else None,
+        average_value=float(cast(float, predicted.mean())) if money else None,
         customer_count=values.height, repeaters=repeaters.height, likely_active=likely_active,
         likely_active_share=_share(likely_active, repeaters.height),
         predicted_values=tuple(predicted.to_list()) if money else (),
@@ -477,9 +480,7 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
         bgnbd_params=(("r", p["r"]), ("alpha", p["alpha"]), ("a", p["a"]), ("b", p["b"]),
                       ("rate", p["r"] / p["alpha"]), ("dropout", p["a"] / (p["a"] + p["b"])),
                       ("log_likelihood", betageo.log_likelihood_)),
-        gammagamma_params=None if g is None else (
-            ("p", g["p"]), ("q", g["q"]), ("v", g["v"]), ("mean_spend", gammagamma.population_mean_spend_),
-            ("log_likelihood", gammagamma.log_likelihood_)),
+        gammagamma_params=gammagamma_params,
         alive=_alive_map(result),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -42,7 +43,9 @@ def freshness(dataset: Dataset) -> Freshness:
     lines = dataset.transactions
     if lines.height == 0:
         return Freshness(0, 0, None, None)
-    return Freshness(lines.height, lines["customer_id"].n_unique(), lines["order_date"].min(), lines["order_date"].max())
+    dates = lines["order_date"]  # a Datetime column
+    return Freshness(lines.height, lines["customer_id"].n_unique(), cast("datetime | None", dates.min()),
+                     cast("datetime | None", dates.max()))
 
 
 def period_start(start: date, end: date, period: str) -> date:
@@ -50,7 +53,8 @@ def period_start(start: date, end: date, period: str) -> date:
     return start if period == "window" else max(start, end - timedelta(days=int(period) - 1))
 
 
-def kpis(dataset: Dataset, start: date, end: date, has_amounts: bool = True) -> dict[str, tuple[float | None, float | None]]:
+def kpis(dataset: Dataset, start: date, end: date,
+         has_amounts: bool = True) -> dict[str, tuple[float | None, float | None]]:
     """``{figure: (now, before)}``; without amounts, only the figures that need no money."""
     figures = kpi_comparison(dataset.transactions, start, end)
     return {name: pair for name, pair in figures.items() if has_amounts or name not in NEEDS_AMOUNTS}

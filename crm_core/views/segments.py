@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -27,7 +28,10 @@ from crm_core.segmentation import (
     SEGMENT_KEYS,
     Rule,
     RuleError,
+    clusters as fit_clusters,
+    movement as flows_between,
     pareto_curve,
+    rf_grid as rf_cells,
     rfm,
     rule_table,
     rules_from_table,
@@ -37,15 +41,7 @@ from crm_core.segmentation import (
     segment_table,
     value_tiers,
 )
-from crm_core.segmentation import (
-    clusters as fit_clusters,
-)
-from crm_core.segmentation import (
-    movement as flows_between,
-)
-from crm_core.segmentation import (
-    rf_grid as rf_cells,
-)
+from crm_core.views.movement import MovementSummary, movement_summary
 
 __all__ = [
     "PRESET_ORDER", "K_CHOICES", "TIERS", "TIER_CUTS", "TIER_CUT_RANGE", "MOVEMENT_DAYS", "SCATTER_POINTS",
@@ -353,7 +349,7 @@ class MovementDates:
 def movement_dates(history: Dataset, as_of: datetime, days: int = MOVEMENT_DAYS) -> MovementDates | None:
     """From the day after the first order to the day before ``as_of``; the default ``days`` before ``as_of``.
     None when there is no such day."""
-    first_order = history.transactions["order_date"].min()
+    first_order = cast("datetime | None", history.transactions["order_date"].min())
     if first_order is None:
         return None
     lowest = first_order.date() + timedelta(days=1)
@@ -361,30 +357,6 @@ def movement_dates(history: Dataset, as_of: datetime, days: int = MOVEMENT_DAYS)
     if highest < lowest:
         return None
     return MovementDates(lowest, highest, min(max(as_of.date() - timedelta(days=days), lowest), highest))
-
-
-@dataclass(frozen=True)
-class MovementSummary:
-    """The headline of a movement: ``compared`` customers (on either side), ``stayed`` in the same group,
-    ``newcomers`` in no group at the start, and ``stayed_share`` = stayed / customers in a group at the start
-    (None when there are none)."""
-
-    compared: int
-    stayed: int
-    newcomers: int
-    stayed_share: float | None
-
-
-def movement_summary(flows: pl.DataFrame, source: str = "segment_from", target: str = "segment_to",
-                     none: str = NO_SEGMENT) -> MovementSummary:
-    """Headline of a from → to flow table (``customers`` per ``source``, ``target`` pair; ``none`` is the group
-    of a customer absent at one side), e.g. :func:`crm_core.segmentation.movement`."""
-    compared = int(flows["customers"].sum())
-    earlier = flows.filter(pl.col(source) != none)
-    stayed = int(earlier.filter(pl.col(source) == pl.col(target))["customers"].sum())
-    started = int(earlier["customers"].sum())
-    return MovementSummary(compared=compared, stayed=stayed, newcomers=compared - started,
-                           stayed_share=stayed / started if started else None)
 
 
 @dataclass(frozen=True)
@@ -467,7 +439,7 @@ def customer_list(dataset: Dataset, as_of: datetime, preset: str, rules: str | N
         people = people.with_columns(tier=pl.lit(None, dtype=pl.String))
     people = people.join(fit_clusters(summary, k=k).labels, on="customer_id", how="left")
     profile = [c for c in PROFILE_COLUMNS if dataset.has("customers", c)]
-    if profile:
+    if profile and dataset.customers is not None:  # a profile column comes from the customer table
         known = dataset.customers.select("customer_id", *profile).unique("customer_id", keep="first")
         people = people.join(known, on="customer_id", how="left")
     return people.select("customer_id", *profile, "segment", "tier", "cluster", "revenue", "orders", "recency_days",
@@ -494,5 +466,6 @@ def customer_group(dataset: Dataset, as_of: datetime, preset: str, rules: str | 
     missing = tuple(c for c in PROFILE_COLUMNS if c not in listing.columns)
     note = None
     if missing:
-        note = "segmentation.page.list_no_profile" if dataset.customers is None else "segmentation.page.list_some_profile"
+        note = ("segmentation.page.list_no_profile" if dataset.customers is None
+                else "segmentation.page.list_some_profile")
     return CustomerGroup(rows=rows, revenue=float(rows["revenue"].sum()), missing_profile=missing, profile_note=note)

@@ -11,7 +11,8 @@ from tests.app.helpers import ROOT, app, app_with, assert_healthy, metric
 
 
 def chart_ticks(at, key: str, axis: str) -> list[str]:
-    found = [json.loads(element.proto.spec) for element in at.get("plotly_chart") if element.proto.id.endswith(f"-{key}")]
+    found = [json.loads(element.proto.spec) for element in at.get("plotly_chart")
+             if element.proto.id.endswith(f"-{key}")]
     assert len(found) == 1, key
     return found[0]["layout"][axis]["ticktext"]
 

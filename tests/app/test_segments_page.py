@@ -32,7 +32,8 @@ def frame(at, first_column, second_column=None):
         columns = list(element.value.columns)
         if columns[:1] == [first_column] and (second_column is None or columns[1:2] == [second_column]):
             return element.value
-    raise AssertionError(f"no table starting with {first_column!r}: {[list(d.value.columns)[:2] for d in at.dataframe]}")
+    raise AssertionError(f"no table starting with {first_column!r}: "
+                         f"{[list(d.value.columns)[:2] for d in at.dataframe]}")
 
 
 def upload_minimal():
@@ -61,7 +62,8 @@ def test_sample_in_english_shows_translated_segments_and_actions():
     # the drill-down lists the first segment's customers with their profile from the customers table
     listing = frame(at, "Customer ID")
     assert {"Customer ID", "Name", "Region", "Owner", "R score", "Value tier", "Cluster"} <= set(listing.columns)
-    assert set(listing["Segment"]) == {"Champions"} and len(listing) == table.loc[table["Segment"] == "Champions", "Customers"].item()
+    assert set(listing["Segment"]) == {"Champions"}
+    assert len(listing) == table.loc[table["Segment"] == "Champions", "Customers"].item()
     assert listing["Customer ID"].str.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}").all()  # opens Customer 360
     downloads = {button.proto.id for button in at.get("download_button")}
     assert any("seg_dl_csv" in d for d in downloads) and any("seg_dl_xlsx" in d for d in downloads)
@@ -152,15 +154,16 @@ def test_minimal_upload_without_order_ids_or_customers_table():
     assert table["Customers"].sum() == 8
     listing = frame(at, "Customer ID")
     assert "Name" not in listing.columns and "Customer ID" in listing.columns
-    assert not listing["Customer ID"].str.contains("customer_360").any()  # an unsaved upload: a new tab would not find it
+    # an unsaved upload: a new tab would not find it
+    assert not listing["Customer ID"].str.contains("customer_360").any()
     assert "No customer table is loaded" in texts(at)
     assert at.get("download_button")
     # Klaviyo scores 1-3 even on eight customers
     at.session_state["seg_preset"] = "klaviyo"
     at.run()
     assert_healthy(at)
-    assert set(frame(at, "Segment", "Recommended action")["Segment"]) <= {"Champions", "Loyal", "Recent", "Need attention", "At risk",
-                                                      "Inactive", "Other"}
+    assert set(frame(at, "Segment", "Recommended action")["Segment"]) <= {
+        "Champions", "Loyal", "Recent", "Need attention", "At risk", "Inactive", "Other"}
 
 
 @pytest.mark.parametrize("dates, message", [

@@ -148,7 +148,8 @@ def test_ambiguous_dates_can_be_read_the_other_way():
     assert switch, [b.label for b in at.button]
     switch[0].click().run()
     assert_healthy(at)
-    assert any("Day first" in text or "day first" in text.lower() for text in [texts(at)] + [e.label for e in at.expander])
+    assert any("Day first" in text or "day first" in text.lower()
+               for text in [texts(at)] + [e.label for e in at.expander])
 
 
 def test_workbook_sheets_can_be_chosen(tmp_path):

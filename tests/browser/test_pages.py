@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from tests.browser.conftest import assert_no_errors, download, settle, shot
 
@@ -23,7 +22,8 @@ EMPTY_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot
 # Date axes left to plotly's default ticks name the months in English ("Jan 2024"), also on Chinese pages.
 ENGLISH_DATE_AXES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd => {
     const layout = gd._fullLayout || {};
-    return Object.keys(layout).filter(k => /^[xy]axis\\d*$/.test(k) && layout[k].type === 'date' && !layout[k].tickformat)
+    return Object.keys(layout)
+        .filter(k => /^[xy]axis\\d*$/.test(k) && layout[k].type === 'date' && !layout[k].tickformat)
         .map(k => ((gd.layout.title || {}).text || '?') + ' ' + k);
 })"""
 
@@ -52,7 +52,8 @@ def test_every_page_in_both_languages(server, browser, width):
             settle(page)
             where = f"{path}[{lang}]@{width}"
             if page.locator('[data-testid="stException"]').count():
-                problems.append(f"{where}: exception {page.locator('[data-testid=stException]').first.inner_text()[:200]}")
+                exception = page.locator('[data-testid=stException]').first.inner_text()[:200]
+                problems.append(f"{where}: exception {exception}")
             body = page.inner_text("body")
             if "Traceback" in body:
                 problems.append(f"{where}: traceback text")

@@ -7,8 +7,7 @@ from datetime import datetime
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from crm_core import cross_sell as cs
 

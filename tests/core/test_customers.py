@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from crm_core import churn, clv, cross_sell, lifecycle, segmentation
-from crm_core import customers as cu
+from crm_core import churn, clv, cross_sell, customers as cu, lifecycle, segmentation
 from crm_core.dataset import Dataset
 from crm_core.export import mask_contacts, to_csv_bytes, to_excel_bytes
 from crm_core.features import MissingAmounts, customer_summary, default_as_of

@@ -10,7 +10,8 @@ from crm_core.filters import FilterSpec, apply_filters, date_bounds, dimension_v
 def lines():
     return pl.DataFrame({
         "customer_id": ["A", "A", "B", "C"],
-        "order_date": [datetime(2024, 1, 1, 9), datetime(2024, 1, 31, 23, 59), datetime(2024, 2, 1), datetime(2024, 3, 1)],
+        "order_date": [datetime(2024, 1, 1, 9), datetime(2024, 1, 31, 23, 59), datetime(2024, 2, 1),
+                       datetime(2024, 3, 1)],
         "amount": [1.0, 2.0, 3.0, 4.0],
         "channel": ["门店", "线上", "线上", "门店"],
     })

@@ -312,7 +312,8 @@ def test_optional_date_that_fails_becomes_null_with_a_problem():
     assert result.df["birthday"].to_list() == [day(1990, 7, 1), None, None]
     signup = issue(result, "unparseable_date", "signup_date")
     assert signup.count == 1 and signup.action == "set_null" and signup.severity == "problem"
-    assert signup.examples == ({"_row": 3, "注册日期": "不详", "客户编号": "C2", "客户名称": "乙", "生日": "1985-13-01"},)
+    assert signup.examples == ({"_row": 3, "注册日期": "不详", "客户编号": "C2", "客户名称": "乙",
+                                "生日": "1985-13-01"},)
     assert issue(result, "unparseable_date", "birthday").count == 1
     assert result.report.rows_kept == 3
 
@@ -578,7 +579,8 @@ def test_ignored_header_named_like_a_canonical_column_keeps_a_distinct_name():
 # ---------------------------------------------------------------------------------------------- kinds
 
 def test_customers_keep_the_first_row_per_customer_id():
-    data = "客户编号,客户名称,所在城市,注册时间\nC1,甲公司,上海,2023-01-01\nC2,乙公司,北京,2023-02-01\nC1,甲公司(重复),上海,2023-03-01\n".encode()
+    data = ("客户编号,客户名称,所在城市,注册时间\nC1,甲公司,上海,2023-01-01\nC2,乙公司,北京,2023-02-01\n"
+            "C1,甲公司(重复),上海,2023-03-01\n").encode()
     result = read_table(data, kind="customers")
     assert result.df["customer_id"].to_list() == ["C1", "C2"]
     assert result.df["name"].to_list() == ["甲公司", "乙公司"]
@@ -588,7 +590,8 @@ def test_customers_keep_the_first_row_per_customer_id():
 
 
 def test_interactions():
-    data = "客户编号,跟进时间,跟进方式,满意度,跟进内容\nC1,2024-01-05 10:00,电话,5,聊了续约\nC2,2024-01-06,拜访,9,\nC3,2024-01-07,,3,\n".encode()
+    data = ("客户编号,跟进时间,跟进方式,满意度,跟进内容\nC1,2024-01-05 10:00,电话,5,聊了续约\nC2,2024-01-06,拜访,9,\n"
+            "C3,2024-01-07,,3,\n").encode()
     result = read_table(data, kind="interactions")
     assert result.df.columns == ["customer_id", "date", "type", "satisfaction", "note"]
     assert result.df["satisfaction"].to_list() == [5.0, None]

@@ -12,8 +12,7 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from crm_core.io import ERROR_KEYS, ISSUE_KEYS, DataError, LoadResult, read_table, sniff_headers
 from crm_core.schema import COLUMNS, KINDS

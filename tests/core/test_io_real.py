@@ -114,7 +114,8 @@ def test_cdnow_master_whitespace_headerless_is_read_and_its_columns_guessed():
 
 
 def test_whitespace_file_with_a_header_maps_the_lifetimes_names():
-    data = b" customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n 00002 19970112  5   77.00\r\n"
+    data = (b" customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n"
+            b" 00002 19970112  5   77.00\r\n")
     result = read_table(data)
     assert result.report.has_header
     assert result.report.mapping == {"customer_id": "customer_id", "date": "order_date", "number_of_cds": "quantity",

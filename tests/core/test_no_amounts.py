@@ -10,9 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from crm_core import churn, clv, cross_sell, lifecycle, overview, segmentation
-from crm_core import customers as cu
-from crm_core import features as fe
+from crm_core import churn, clv, cross_sell, customers as cu, features as fe, lifecycle, overview, segmentation
 from crm_core.dataset import Dataset
 
 PRODUCTS = ("milk", "bread", "eggs", "tea", "rice", "soap")
@@ -132,7 +130,8 @@ def test_churn_trains_and_scores_without_monetary_features() -> None:
     assert not money & set(model.feature_names) and "recency_days" in model.feature_names
     scored = churn.score(dataset, as_of, model=model)
     assert scored.height == frame.height and scored["churn_probability"].null_count() == 0
-    assert set(scored["value_source"].unique()) == {"no_amounts"} and scored["value_at_risk"].null_count() == scored.height
+    assert set(scored["value_source"].unique()) == {"no_amounts"}
+    assert scored["value_at_risk"].null_count() == scored.height
     assert churn.capacity_curve(scored)["value_at_risk"].null_count() == scored.height + 1
     result = churn.backtest(dataset, as_of)
     assert result.ok and 0.5 < result.ranking.auc <= 1.0

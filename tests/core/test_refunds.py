@@ -9,9 +9,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from crm_core import churn, clv, lifecycle, overview, segmentation
-from crm_core import customers as cu
-from crm_core import features as fe
+from crm_core import churn, clv, customers as cu, features as fe, lifecycle, overview, segmentation
 from crm_core.dataset import Dataset
 from crm_core.filters import FilterSpec, apply_filters
 

@@ -24,7 +24,8 @@ def test_round_trip_keeps_content_and_fingerprint(tmp_path):
     assert loaded.customers.equals(original.customers)
     assert loaded.interactions is None
     assert loaded.fingerprint == original.fingerprint
-    assert meta["name"] == "华东 2024" and meta["extra"] == {"k": 1} and meta["rows"] == {"transactions": 2, "customers": 3}
+    assert meta["name"] == "华东 2024" and meta["extra"] == {"k": 1}
+    assert meta["rows"] == {"transactions": 2, "customers": 3}
 
 
 def test_ids_are_unguessable_and_distinct(tmp_path):
@@ -88,7 +89,8 @@ def test_currency_is_stored_with_the_dataset(tmp_path):
 
 
 def test_meta_written_before_currency_was_stored_opens_without_one(tmp_path):
-    dataset_id = store.save(Dataset(dataset().transactions, currency="CNY"), tmp_path, "old", created=datetime(2026, 1, 1))
+    dataset_id = store.save(Dataset(dataset().transactions, currency="CNY"), tmp_path, "old",
+                            created=datetime(2026, 1, 1))
     meta_path = tmp_path / dataset_id / "meta.json"
     meta = json.loads(meta_path.read_text("utf-8"))
     del meta["currency"]

@@ -13,8 +13,7 @@ import pytest
 from crm_core.customers import TableNote, UnknownCustomer, find_customers
 from crm_core.dataset import Dataset, load_sample
 from crm_core.features import customer_summary, default_as_of
-from crm_core.views import customer_360 as c360
-from crm_core.views import customers as views
+from crm_core.views import customer_360 as c360, customers as views
 from crm_core.views.customers import ListFilters
 from tests.core.test_customers import AS_OF, tiny
 

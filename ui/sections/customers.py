@@ -18,9 +18,19 @@ from crm_core.charts import customers as customer_charts
 from crm_core.customers import TableNote
 from crm_core.dataset import Dataset
 from crm_core.views.customer_360 import Customer360, Search, timeline_table
-from crm_core.views.customers import DATES, HORIZON_DAYS, MONEY, PRESET, SHARES, VALUE, ListFilters, ListPage, Texts
-from crm_core.views.customers import header as header_key
-from crm_core.views.customers import readable as readable_frame
+from crm_core.views.customers import (
+    DATES,
+    HORIZON_DAYS,
+    MONEY,
+    PRESET,
+    SHARES,
+    VALUE,
+    ListFilters,
+    ListPage,
+    Texts,
+    header as header_key,
+    readable as readable_frame,
+)
 from ui import widgets
 from ui.cache import cached
 from ui.i18n import (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import polars as pl
 import streamlit as st
@@ -20,7 +20,14 @@ from ui import base, shell, widgets
 from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format, money_formatter
 from ui.state import lang, t
 
-NEUTRAL = {"border": True, "delta_color": "off", "delta_arrow": "off"}  # a metric whose delta is a fact
+
+class _Neutral(TypedDict):
+    border: bool
+    delta_color: Literal["off"]
+    delta_arrow: Literal["off"]
+
+
+NEUTRAL: _Neutral = {"border": True, "delta_color": "off", "delta_arrow": "off"}  # a metric whose delta is a fact
 
 
 # ---------------------------------------------------------------- words and numbers
@@ -285,6 +292,7 @@ def value_histogram(model: core.ValueModel, horizon: int) -> None:
 def top_customers(model: core.ValueModel, horizon: int, top_n: int) -> None:
     """The ``top_n`` customers by predicted value, linked, and every customer in the downloads."""
     st.subheader(t("lifecycle.page.top_title", n=top_n, days=horizon))
+    assert model.result is not None and model.customers is not None, "drawn only for a model that ran (model.ok)"
     unit = model.result.time_unit
     ranked = labelled(model.customers, {"stage": stage_names(), "next_order_basis": {
         "own_rhythm": t("lifecycle.basis.own_rhythm"), "model": t("lifecycle.basis.model")}}, unit,
@@ -307,6 +315,7 @@ def top_customers(model: core.ValueModel, horizon: int, top_n: int) -> None:
 def alive_map(model: core.ValueModel) -> None:
     """P(alive) over days since the last purchase × repeat purchases, for a customer of median age."""
     alive = model.alive
+    assert alive is not None, "drawn only for a model that ran (model.ok)"
     hover = [[t("lifecycle.page.alive_hover", repeat=r, days=s, p=percent(p))
               for s, p in zip(alive.silent_days, row, strict=True)]
              for r, row in zip(alive.repeats, alive.p_alive, strict=True)]
@@ -333,6 +342,7 @@ def parameter_table(rows: Sequence[tuple[str, float]]) -> pl.DataFrame:
 def model_card(model: core.ValueModel) -> None:
     """What was fitted, how fast, whether it converged, both models' parameters and who was left out."""
     result = model.result
+    assert result is not None, "drawn only for a model that ran (model.ok)"
     betageo, gammagamma = result.betageo, result.gammagamma
     a, b, c, d = st.columns(4)
     a.metric(t("lifecycle.page.card_fitted"), number(betageo.n_customers_), border=True,
@@ -369,6 +379,7 @@ def holdout(check: core.HoldoutCheck, as_of: datetime, holdout_days: int) -> Non
                      minimum=check.minimum), icon=":material/query_stats:")
         return
     verdict, scores, groups = check.verdict, check.scores, check.groups
+    assert verdict is not None and scores is not None and groups is not None, "set when the check ran (check.ok)"
     show = {"good": st.success, "rough": st.warning, "poor": st.error}[verdict.level]
     show(t(verdict.key, error=percent(verdict.error), good=percent(verdict.good, 0), rough=percent(verdict.rough, 0)))
     a, b, c, d = st.columns(4)

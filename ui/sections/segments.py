@@ -4,7 +4,7 @@ here they are translated, formatted and drawn."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -14,6 +14,9 @@ from crm_core.views import segments as core
 from ui import base, state, widgets
 from ui.i18n import format_number, format_percent
 from ui.state import lang, t
+
+if TYPE_CHECKING:
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 Money = Callable[..., str]  # value (, compact=False) -> text in the data's currency
 RULES_VERSION = "_seg_rules_version"  # bumped by "restore the map's rules"
@@ -110,15 +113,16 @@ def rule_editor(preset: str) -> str | None:
     st.caption(t("segmentation.page.rules_help", bins=editor.bins))
     score_column = {name: st.column_config.NumberColumn(column(name), min_value=1, max_value=editor.bins, step=1)
                     for name in ("r_min", "r_max", "f_min", "f_max", "m_min", "m_max")}
-    half_column = {name: st.column_config.NumberColumn(column(name), min_value=1.0, max_value=float(editor.bins),
-                                                       step=0.5)
-                   for name in ("fm_min", "fm_max") if name in editor.table.columns}
+    half_column: dict[str, ColumnConfig] = {
+        name: st.column_config.NumberColumn(column(name), min_value=1.0, max_value=float(editor.bins), step=0.5)
+        for name in ("fm_min", "fm_max") if name in editor.table.columns}
     names = {key: segment_name(key) for key in editor.segment_options}  # now, in this run's language
     edited = st.data_editor(
         editor.table, key=f"seg_rules_{preset}_{st.session_state.get(RULES_VERSION, 0)}", num_rows="dynamic",
         hide_index=True, width="stretch", placeholder=t("segmentation.page.any_score"),
         column_config={"segment": st.column_config.SelectboxColumn(
-            column("segment"), options=list(editor.segment_options), format_func=lambda key: names.get(key, key),
+            column("segment"), options=list(editor.segment_options),
+            format_func=lambda key: names.get(str(key), str(key)),
             required=True), **score_column, **half_column},
     )
     rules, broken = None, False
@@ -160,7 +164,8 @@ def segment_charts(seg: core.SegmentView, amounts: bool, money: Money) -> None:
                   for cs, rs in table.select("share_of_customers", "share_of_revenue").iter_rows()]
     tile_hover = [t(f"segmentation.page.{hover}", customers=format_number(n, language), revenue=money(r),
                     share=format_percent(rs, language), average=money(avg))
-                  for n, r, rs, avg in table.select("customers", "revenue", "share_of_revenue", "avg_revenue").iter_rows()]
+                  for n, r, rs, avg in table.select("customers", "revenue", "share_of_revenue",
+                                                    "avg_revenue").iter_rows()]
     left, right = st.columns(2)
     left.plotly_chart(seg_charts.segment_treemap(
         labels, table["customers"].to_list(), [colours[key] for key in table["segment"].to_list()], tile_texts,
@@ -239,8 +244,8 @@ def movement_chart(moves: core.MovementView, view: str, measure: str, dates: dic
     if view == "matrix":
         z = [[None if c is None else (c.customers if measure == "customers" else c.revenue) for c in row]
              for row in moves.cells]
-        text = [["" if c is None else format_number(c.customers, language) if measure == "customers" else money(c.revenue)
-                 for c in row] for row in moves.cells]
+        text = [["" if c is None else format_number(c.customers, language) if measure == "customers"
+                 else money(c.revenue) for c in row] for row in moves.cells]
         hover = [["" if c is None else t(
             "segmentation.page.move_hover", source=segment_name(source), target=segment_name(target),
             customers=format_number(c.customers, language), revenue=money(c.revenue),
