@@ -13,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crm_core import churn
+from crm_core.churn.reasons import _reasons
 from crm_core.dataset import Dataset
 from crm_core.features import default_as_of
 
@@ -361,7 +362,7 @@ def test_reasons_match_the_features_they_name(dataset: Dataset, model: churn.Chu
     high = scored.filter(pl.col("risk_tier") == "high")
     assert (high["reasons"] != "[]").mean() > 0.8
     # the main reason pushes this customer's risk up: neutralising it lowers the model's probability
-    definitions = {reason.key: reason for reason in churn._reasons(model.reference)}
+    definitions = {reason.key: reason for reason in _reasons(model.reference)}
     sample = scored.filter(pl.col("main_reason").is_not_null()).head(50).join(frame, on="customer_id")
     for row in sample.iter_rows(named=True):
         reason = definitions[row["main_reason"].removeprefix("churn.reason.")]
