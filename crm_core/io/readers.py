@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from crm_core.io.archive import check_workbook
 from crm_core.io.encoding import _check_text, _decode
-from crm_core.io.limits import SNIFF_BYTES, TITLE_ROWS_MAX
+from crm_core.io.limits import MAX_COLUMNS, MAX_ROWS, SNIFF_BYTES, TITLE_ROWS_MAX
 from crm_core.io.report import DataError, Issue
 from crm_core.io.sniff import _clean_headers, _sniff_csv, _title_rows
 from crm_core.io.source import _detect_format
@@ -76,24 +76,9 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
                   issues=list(decoded.issues) + list(sniff.issues), has_header=sniff.has_header)
 
 
-def _check_zip(data: bytes, max_unzipped_bytes: int, max_ratio: float = 100.0, max_entries: int = 10_000) -> None:
-    """Zip-bomb pre-check from the central directory only (platform_notes §4.4): no decompression."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-            names = {entry.filename for entry in entries}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise DataError("io.error.unreadable", {"name": "", "detail": type(exc).__name__}) from exc
-    if not ({"xl/workbook.xml", "xl/workbook.bin", "content.xml"} & names):
-        raise DataError("io.error.unsupported_format", {"format": "ZIP"})
-    total = sum(entry.file_size for entry in entries)
-    if len(entries) > max_entries or total > max_unzipped_bytes:
-        raise DataError("io.error.too_large", {"size_mb": round(total / 1024 / 1024, 1),
-                                                "limit_mb": round(max_unzipped_bytes / 1024 / 1024, 1)})
-    for entry in entries:
-        if entry.file_size > 1024 * 1024 and entry.file_size > max_ratio * max(entry.compress_size, 1):
-            ratio = int(entry.file_size / max(entry.compress_size, 1))
-            raise DataError("io.error.suspicious_archive", {"ratio": ratio})
+def _check_zip(data: bytes, max_unzipped_bytes: int, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> None:
+    """Zip-bomb and cell-range check of a workbook archive (:func:`crm_core.io.archive.check_workbook`)."""
+    check_workbook(data, max_unzipped_bytes, max_rows, max_columns)
 
 
 def _read_workbook(data: bytes, fmt: str, sheet: Any, max_rows: int, max_columns: int,
@@ -102,7 +87,7 @@ def _read_workbook(data: bytes, fmt: str, sheet: Any, max_rows: int, max_columns
     import fastexcel
 
     if fmt == "xlsx":
-        _check_zip(data, max_unzipped_bytes)
+        _check_zip(data, max_unzipped_bytes, max_rows, max_columns)
     reader = fastexcel.read_excel(data)
     names = list(reader.sheet_names)
     if sheet is not None:
