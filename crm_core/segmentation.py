@@ -46,6 +46,9 @@ _MONEY_DECIMALS = 2  # revenues equal to the cent are ties (sums of floats diffe
 MAX_BINS = 9  # rfm_code writes one digit per score
 
 
+MAX_RULES = 200  # rules in one map: far above any preset (11), low enough that a link cannot exhaust memory
+
+
 class RuleError(ValueError):
     """A malformed preset name, scale or rule table; ``key``/``params`` give the translatable message."""
 
@@ -270,6 +273,8 @@ def rules_from_table(table: pl.DataFrame | Sequence[Rule] | Sequence[Mapping[str
     else:  # dict rows are read as they are: no type inference that could turn a bad cell into a null
         rows = [dict(cast(Mapping[str, Any], item)) for item in items]  # mappings (dict() rejects a stray Rule)
         columns = set.intersection(*(set(row) for row in rows)) if rows else set(RULE_COLUMNS)
+    if len(rows) > MAX_RULES:
+        raise RuleError("too_many", f"{len(rows)} rules, at most {MAX_RULES}", count=len(rows), limit=MAX_RULES)
     missing = [c for c in RULE_COLUMNS[:7] if c not in columns]
     if missing:
         raise RuleError("missing_column", f"the rule table has no column {missing[0]!r}", column=missing[0])
@@ -307,6 +312,9 @@ def rules_to_text(rules: Sequence[Rule]) -> str:
 def rules_from_text(text: str, bins: int) -> tuple[Rule, ...]:
     """The rules of :func:`rules_to_text`, validated like an edited table; raise :class:`RuleError` when the
     text is not such a line (a hand-edited or truncated link)."""
+    count = text.count(";") + 1
+    if count > MAX_RULES:  # before splitting: a link of 5,000 rules took the server past 8 GB
+        raise RuleError("too_many", f"{count} rules, at most {MAX_RULES}", count=count, limit=MAX_RULES)
     rows: list[dict[str, Any]] = []
     for number, part in enumerate(text.split(";"), start=1):
         fields = part.split(":")

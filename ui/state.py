@@ -133,7 +133,8 @@ def _from_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None) -> A
             return value
     except (ValueError, TypeError):
         pass
-    notice("app.notice.bad_param", name=key, value=_as_one(raw) if raw else "")
+    shown = _as_one(raw) if raw else ""
+    notice("app.notice.bad_param", name=key, value=shown if len(shown) <= 80 else shown[:80] + "…")
     forget_url_value(key)
     return _MISSING
 

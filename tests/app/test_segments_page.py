@@ -198,3 +198,13 @@ def test_movement_from_date_follows_the_analysis_date_until_changed():
     at.session_state["seg_from"] = date(2025, 1, 15)
     at.run()
     assert "seg_from=2025-01-15" in at.code[0].value  # the share link (the browser's address is Streamlit's to write)
+
+
+def test_a_link_with_thousands_of_rules_is_refused_with_a_short_notice():
+    huge = ";".join(["champions:1-5:1-5:1-5:"] * 5000)
+    at = segments_page(query={"seg_preset": "standard", "seg_rules": huge})
+    assert_healthy(at)
+    notices = [w.value for w in at.warning if "seg_rules" in w.value]
+    assert notices and all(len(n) < 400 for n in notices), notices   # the value is cut, not echoed whole
+    assert "Edited rules in use" not in texts(at)
+    assert at.query_params.get("seg_rules") is None

@@ -478,3 +478,17 @@ def test_link_text_by_hand_and_bad_text():
         with pytest.raises(sg.RuleError) as caught:
             sg.rules_from_text(bad, 5)
         assert caught.value.key == f"segmentation.rule_error.{key}", bad
+
+
+def test_a_map_has_at_most_max_rules_whatever_the_link_or_editor_sends():
+    from crm_core.segmentation import MAX_RULES, RuleError, rules_from_table, rules_from_text
+
+    huge = ";".join(["champions:1-5:1-5:1-5:"] * 5000)  # the 114 KB link that took the server past 8 GB
+    with pytest.raises(RuleError) as caught:
+        rules_from_text(huge, 5)  # refused before the text is split
+    assert caught.value.key == "segmentation.rule_error.too_many" and caught.value.params["count"] == 5000
+    rows = [{"segment": f"s{i}", "r_min": None, "r_max": None, "f_min": None, "f_max": None, "m_min": None,
+             "m_max": None} for i in range(MAX_RULES + 1)]
+    with pytest.raises(RuleError):
+        rules_from_table(rows, 5)
+    assert len(rules_from_table(rows[:MAX_RULES], 5)) == MAX_RULES
