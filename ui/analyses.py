@@ -1,6 +1,6 @@
 """Cached analyses that more than one page reads.
 
-Computed once per dataset and analysis date by whichever page asks first: the churn gate and model (Churn risk,
+Computed once per dataset and analysis date by whichever page asks first: the churn model (Churn risk,
 Customers, Customer 360), the next-product rules (Customers, Customer 360) and the customer table (Customers,
 Customer 360; the views of ``ui.views.customers`` and ``ui.views.customer_360`` read it).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm_core.churn import sufficiency, train
+from crm_core.churn import train_when_sufficient
 from crm_core.customers import CustomerTable, next_product_rules, recommendation_level
 from crm_core.dataset import Dataset
 from crm_core.views import customers as customer_views
@@ -17,18 +17,12 @@ from ui.cache import cached
 
 
 @cached
-def churn_gate(dataset: Dataset, as_of: datetime, horizon_days: int):
-    """Whether the data supports an honest churn model (:func:`crm_core.churn.sufficiency`)."""
-    return sufficiency(dataset.transactions, as_of, horizon_days)
-
-
-@cached
 def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
-    """The churn model trained up to the analysis date.
+    """The churn model trained up to the analysis date (:func:`crm_core.churn.train_when_sufficient`).
 
-    None when the gate fails: scores then come from the warning rules.
+    None when the data gate fails: scores then come from the warning rules.
     """
-    return train(dataset, as_of, horizon_days) if churn_gate(dataset, as_of, horizon_days).ok else None
+    return train_when_sufficient(dataset, as_of, horizon_days)
 
 
 @cached

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -360,15 +360,18 @@ def _facts(model: churn.ChurnModel | None) -> ModelFacts | None:
                          for row in importance.iter_rows(named=True)))
 
 
-def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int) -> RiskView:
+def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int,
+              model: churn.ChurnModel | None | Literal["train"] = "train") -> RiskView:
     """Scores as of ``as_of``, and all the page shows about them.
 
-    By the model trained up to ``as_of`` when the gate passes, else by the warning rules
-    (:func:`crm_core.churn.train_when_sufficient`, :func:`crm_core.churn.score` with Klaviyo's bands); with
-    segments (:func:`crm_core.segmentation.rfm`, standard preset), profiles
-    (:func:`crm_core.customers.profiles`), headline figures, breakdowns and flag counts.
+    By ``model`` (``"train"``: the model trained up to ``as_of`` when the gate passes,
+    :func:`crm_core.churn.train_when_sufficient`; None: the warning rules), scored by
+    :func:`crm_core.churn.score` with Klaviyo's bands; with segments (:func:`crm_core.segmentation.rfm`,
+    standard preset), profiles (:func:`crm_core.customers.profiles`), headline figures, breakdowns and flag
+    counts.
     """
-    model = churn.train_when_sufficient(dataset, as_of, horizon_days)
+    if model == "train":
+        model = churn.train_when_sufficient(dataset, as_of, horizon_days)
     scored = churn.score(dataset, as_of, model=model, risk_thresholds=RISK_THRESHOLDS,
                          rule_high_flags=RULE_HIGH_FLAGS)
     summary = customer_summary(dataset.transactions, as_of)
