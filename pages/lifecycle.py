@@ -113,6 +113,8 @@ with tabs["value"]:
     if not model.ok:
         st.warning(too_small, icon=":material/query_stats:")
     else:
+        if model.degenerate is not None:
+            draw.degenerate(model.degenerate)
         draw.notes(model)
         draw.value_metrics(model, horizon, discount_percent, amounts)
         if amounts:  # predicted value is money
@@ -120,7 +122,8 @@ with tabs["value"]:
         else:
             base.needs_amounts()
         draw.top_customers(model, horizon, top_n)
-        draw.alive_map(model)
+        if model.alive_views:  # a degenerate fit's P(alive) tells nobody apart (said above)
+            draw.alive_map(model)
 
 # ---------------------------------------------------------------- model card and holdout
 with tabs["model"]:

@@ -27,25 +27,28 @@ Modules:
 
 - ``fitting``: time units (:data:`TIME_UNIT_DAYS`, :data:`UNITS_PER_MONTH`), arrays for scipy, grouping of
   identical rows and the L-BFGS-B driver shared by both models.
-- ``bgnbd``: :class:`BetaGeo`, its likelihood and gradient, expected purchases (₂F₁) and P(alive).
-- ``gamma_gamma``: :class:`GammaGamma`, spend per repeat purchase.
+- ``bgnbd``: :class:`BetaGeo`, its likelihood and gradient, expected purchases (₂F₁), P(alive) and
+  :func:`degenerate_reason` (a fit at the edge where the data show no drop-out, ``BetaGeo.degenerate_``).
+- ``gamma_gamma``: :class:`GammaGamma`, spend per repeat purchase, and its independence check
+  :func:`frequency_spend_correlation`.
 - ``inputs``: :func:`purchase_days`, :func:`with_gaps`, :func:`purchase_history`, :func:`last_included_day`
   and the repeat-purchase summary :func:`rfm_input`.
 - ``prediction``: :func:`customer_value`, :func:`next_order`, and :func:`predict` with :class:`CLVResult`.
-- ``holdout_check``: :func:`holdout`, :func:`holdout_by_frequency`, :func:`holdout_metrics`.
+- ``holdout_check``: :func:`holdout` (:class:`HoldoutResult`: the table and the calibration fit),
+  :func:`holdout_by_frequency`, :func:`holdout_metrics`.
 - ``labels``: :func:`column_label`.
 """
 from __future__ import annotations
 
-from crm_core.clv.bgnbd import BetaGeo
+from crm_core.clv.bgnbd import BetaGeo, degenerate_reason
 from crm_core.clv.fitting import TIME_UNIT_DAYS, UNITS_PER_MONTH
-from crm_core.clv.gamma_gamma import GammaGamma
-from crm_core.clv.holdout_check import holdout, holdout_by_frequency, holdout_metrics
+from crm_core.clv.gamma_gamma import GammaGamma, frequency_spend_correlation
+from crm_core.clv.holdout_check import HoldoutResult, holdout, holdout_by_frequency, holdout_metrics
 from crm_core.clv.inputs import last_included_day, purchase_days, purchase_history, rfm_input, with_gaps
 from crm_core.clv.labels import column_label
 from crm_core.clv.prediction import PENALIZER_LADDER, CLVResult, customer_value, next_order, predict
 
-__all__ = ["BetaGeo", "GammaGamma", "customer_value", "purchase_days", "with_gaps", "purchase_history",
-           "last_included_day", "rfm_input", "next_order", "CLVResult", "predict", "holdout",
-           "holdout_by_frequency", "holdout_metrics", "column_label", "TIME_UNIT_DAYS", "UNITS_PER_MONTH",
-           "PENALIZER_LADDER"]
+__all__ = ["BetaGeo", "degenerate_reason", "GammaGamma", "frequency_spend_correlation", "customer_value",
+           "purchase_days", "with_gaps", "purchase_history", "last_included_day", "rfm_input", "next_order",
+           "CLVResult", "predict", "HoldoutResult", "holdout", "holdout_by_frequency", "holdout_metrics",
+           "column_label", "TIME_UNIT_DAYS", "UNITS_PER_MONTH", "PENALIZER_LADDER"]

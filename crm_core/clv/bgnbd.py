@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,11 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 from crm_core.clv.fitting import _LOG_BOUND, ArrayLike, _dot, _float_array, _grouped, _minimize_log
 
 _DIVERGED = 1e6    # a BG/NBD parameter above this has run off along a ridge of the likelihood
+# Defaults of the degenerate-fit check (:func:`degenerate_reason`, :class:`BetaGeo` parameters)
+MIN_DROPOUT = 1e-4   # mean drop-out chance a/(a+b) below this: the data show no measurable drop-out
+BOUND_MARGIN = 1.0   # a parameter within this (in ln units, a factor e) of the search bounds e^±18 is at a bound
+SURE_ALIVE = 0.999   # P(alive) from which a repeat buyer counts as surely alive
+MAX_SURE_SHARE = 0.99  # at least this share of repeat buyers surely alive: P(alive) tells nobody apart
 
 
 def _off_one(a: float, step: float = 1e-7) -> float:
@@ -72,6 +78,11 @@ class BetaGeo:
         ``penalizer_coef`` (0 = plain maximum likelihood).
     tol : float
         Relative tolerance of the optimiser.
+    min_dropout, bound_margin, sure_alive, max_sure_share : float
+        Thresholds of the degenerate-fit check, see :func:`degenerate_reason`: a mean drop-out chance
+        a/(a+b) below ``min_dropout`` (default 10⁻⁴); a parameter within ``bound_margin`` (ln units,
+        default 1) of the optimiser's bounds e^±18; P(alive) ≥ ``sure_alive`` (default 0.999) for at least
+        ``max_sure_share`` (default 99 %) of the repeat buyers.
 
     Attributes
     ----------
@@ -79,12 +90,25 @@ class BetaGeo:
     log_likelihood_ : float, summed over customers (unpenalised); CDNOW: −9582.43.
     n_customers_ : float, number (or total weight) of customers fitted.
     converged_ : bool, whether the optimiser reported success with no parameter running off to infinity
-        (above 10⁶).
+        (above 10⁶). Says nothing about whether the optimum means anything: see ``degenerate_``.
+    sure_alive_share_ : float, share (by weight) of the fitted repeat buyers whose P(alive) is at least
+        ``sure_alive``; NaN without repeat buyers.
+    degenerate_ : bool, whether the fit is degenerate: the estimates sit at an edge where the data say
+        nothing about drop-out (a → 0, b → ∞), or P(alive) ≈ 1 for nearly every repeat buyer, so P(alive)
+        cannot tell customers apart (a UK online retailer: a ≈ 5.6·10⁻⁶, b ≈ 2,945, P(alive) 1.000 for all).
+    degenerate_reason_ : str or None, the first reason found (:func:`degenerate_reason`): ``"no_repeat_buyers"``,
+        ``"dropout_zero"``, ``"<parameter>_at_bound"``, ``"p_alive_one"``; None when not degenerate.
     """
 
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10) -> None:
+    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10, *, min_dropout: float = MIN_DROPOUT,
+                 bound_margin: float = BOUND_MARGIN, sure_alive: float = SURE_ALIVE,
+                 max_sure_share: float = MAX_SURE_SHARE) -> None:
         self.penalizer = penalizer
         self.tol = tol
+        self.min_dropout = min_dropout
+        self.bound_margin = bound_margin
+        self.sure_alive = sure_alive
+        self.max_sure_share = max_sure_share
 
     # ---- likelihood (eq. 6 of FHL 2005a, computed as in its section 7), mean over customers, with gradient
     @staticmethod
@@ -141,7 +165,8 @@ class BetaGeo:
         """Maximum-likelihood fit on (x, t_x, T); ``weights`` counts customers per row (optional).
 
         Identical (x, t_x, T) rows are grouped internally, so large tables fit in the time of their
-        distinct histories. Requires 0 ≤ t_x ≤ T and t_x = 0 when x = 0.
+        distinct histories. Requires 0 ≤ t_x ≤ T and t_x = 0 when x = 0. Sets ``converged_`` (the optimiser)
+        and ``degenerate_`` / ``degenerate_reason_`` (the optimum, :func:`degenerate_reason`).
         """
         x, t_x, age = (_float_array(v) for v in (frequency, recency, T))
         if not (len(x) == len(t_x) == len(age)) or len(x) == 0:
@@ -164,6 +189,14 @@ class BetaGeo:
         value, _ = self._nll_and_grad(result.x, data, 0.0)
         self.n_customers_ = float(w.sum())
         self.log_likelihood_ = -value * self.n_customers_
+        repeat = x > 0
+        self.sure_alive_share_ = (
+            float(np.average(self.p_alive(x[repeat], t_x[repeat], age[repeat]) >= self.sure_alive,
+                             weights=w[repeat])) if repeat.any() else math.nan)
+        self.degenerate_reason_ = degenerate_reason(
+            self.params_, self.sure_alive_share_, min_dropout=self.min_dropout, bound_margin=self.bound_margin,
+            max_sure_share=self.max_sure_share)
+        self.degenerate_ = self.degenerate_reason_ is not None
         return self
 
     def _check_fitted(self) -> tuple[float, float, float, float]:
@@ -258,3 +291,35 @@ class BetaGeo:
         log_odds_dead = ((r + x) * np.log((alpha + age) / (alpha + t_x))
                          + np.log(a / (b + np.maximum(x, 1.0) - 1.0)))
         return np.where(x == 0, 1.0, expit(-log_odds_dead))
+
+
+def degenerate_reason(params: Mapping[str, float], sure_alive_share: float, *, min_dropout: float = MIN_DROPOUT,
+                      bound_margin: float = BOUND_MARGIN, max_sure_share: float = MAX_SURE_SHARE) -> str | None:
+    """Why a BG/NBD fit is degenerate, or None: the first of these that holds.
+
+    * ``"no_repeat_buyers"``: ``sure_alive_share`` is NaN, nobody bought twice; a and b do not enter the
+      likelihood (eq. 6 without its second term) and stay where the optimiser started.
+    * ``"dropout_zero"``: the mean drop-out chance after a purchase, E[p] = a/(a+b) (FHL 2005a, section 2),
+      is below ``min_dropout``: a has run towards 0 or b towards ∞ relative to a, the likelihood's edge when
+      customers keep buying to the end of the data (a UK online retailer: a ≈ 5.6·10⁻⁶, b ≈ 2,945).
+    * ``"<name>_at_bound"`` (``r``, ``alpha``, ``a``, ``b``): a parameter within ``bound_margin`` ln units
+      of the optimiser's search bounds e^±18 (:data:`crm_core.clv.fitting._LOG_BOUND`). Not when it runs
+      off together with its partner (r with α, a with b, both above 10⁶): that ridge is the Poisson limit
+      or one drop-out chance for everyone, whose ratio r/α or a/(a+b) stays finite and P(alive) meaningful;
+      ``BetaGeo.converged_`` is False for it, and :func:`crm_core.clv.predict` retries with a penalizer.
+    * ``"p_alive_one"``: at least ``max_sure_share`` of the repeat buyers have P(alive) ≥ the fit's
+      ``sure_alive`` (``sure_alive_share``, as :attr:`BetaGeo.sure_alive_share_` counts them): P(alive)
+      tells nobody apart.
+    """
+    if math.isnan(sure_alive_share):
+        return "no_repeat_buyers"
+    if params["a"] / (params["a"] + params["b"]) < min_dropout:
+        return "dropout_zero"
+    partner = {"r": "alpha", "alpha": "r", "a": "b", "b": "a"}
+    for name in ("r", "alpha", "a", "b"):
+        ridge = params[name] > _DIVERGED and params[partner[name]] > _DIVERGED
+        if abs(math.log(params[name])) >= _LOG_BOUND - bound_margin and not ridge:
+            return f"{name}_at_bound"
+    if sure_alive_share >= max_sure_share:
+        return "p_alive_one"
+    return None

@@ -30,6 +30,9 @@ class GammaGamma:
     excluded_ : dict ``{"no_repeat": n, "non_positive_spend": m}``, customers left out of the fit.
     n_customers_ : float, customers fitted.
     converged_ : bool, whether the optimiser reported success.
+    frequency_spend_correlation_ : float, Pearson correlation of repeat purchases x and mean repeat spend m̄
+        over the fitted customers (:func:`frequency_spend_correlation`): the model assumes spend per order
+        independent of how often a customer buys; NaN when either does not vary.
     """
 
     def __init__(self, penalizer: float = 0.0, q_constraint: bool = True, tol: float = 1e-10) -> None:
@@ -92,6 +95,7 @@ class GammaGamma:
         value, _ = self._nll_and_grad(result.x, *args, 0.0, **logs)
         self.n_customers_ = float(w.sum())
         self.log_likelihood_ = -value * self.n_customers_
+        self.frequency_spend_correlation_ = frequency_spend_correlation(x, m, w)
         return self
 
     @property
@@ -116,3 +120,21 @@ class GammaGamma:
         informative = (x > 0) & (m > 0)
         weight = np.where(informative, p * x / (p * x + q - 1.0), 0.0)
         return (1.0 - weight) * (p * v / (q - 1.0)) + weight * np.where(informative, m, 0.0)
+
+
+def frequency_spend_correlation(frequency: ArrayLike, monetary: ArrayLike,
+                                weights: ArrayLike | None = None) -> float:
+    """Pearson correlation of frequency and mean repeat spend (weighted by customers per row when given).
+
+    Gamma–Gamma assumes a customer's spend per order is independent of their purchase process (Fader, Hardie &
+    Lee 2005b, "RFM and CLV", the assumption of the spend sub-model); lifetimes' documentation checks it as this
+    correlation among returning customers, to be close to 0. Pass the customers the model is fitted on
+    (x > 0, m̄ > 0). NaN with fewer than two customers or when either does not vary.
+    """
+    x, m = _float_array(frequency), _float_array(monetary)
+    w = np.ones(len(x)) if weights is None else _float_array(weights)
+    if len(x) < 2 or w.sum() <= 0:
+        return math.nan
+    dx, dm = x - np.average(x, weights=w), m - np.average(m, weights=w)
+    spread = math.sqrt(_dot(w, dx * dx) * _dot(w, dm * dm))
+    return _dot(w, dx * dm) / spread if spread > 0 else math.nan

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -11,26 +12,53 @@ from crm_core.clv.inputs import rfm_input
 from crm_core.features import DateLike
 
 
+@dataclass(frozen=True)
+class HoldoutResult:
+    """The calibration-vs-holdout table of :func:`holdout` and the BG/NBD fitted on the calibration period.
+
+    ``converged``, ``degenerate`` and ``degenerate_reason`` are the calibration fit's ``converged_``,
+    ``degenerate_`` and ``degenerate_reason_`` (:class:`~crm_core.clv.BetaGeo`), so a caller showing the check
+    can say whether the model it checks meant anything.
+    """
+
+    table: pl.DataFrame
+    betageo: BetaGeo
+
+    @property
+    def converged(self) -> bool:
+        return self.betageo.converged_
+
+    @property
+    def degenerate(self) -> bool:
+        return self.betageo.degenerate_
+
+    @property
+    def degenerate_reason(self) -> str | None:
+        return self.betageo.degenerate_reason_
+
+
 def holdout(transactions: pl.DataFrame, calibration_end: DateLike, observation_end: DateLike, *,
-            time_unit: str = "W", penalizer: float = 0.0) -> pl.DataFrame:
+            time_unit: str = "W", penalizer: float = 0.0) -> HoldoutResult:
     """Fit BG/NBD on ``[start, calibration_end)`` and compare with purchases in ``[calibration_end,
     observation_end)``, per customer (lifetimes' ``calibration_and_holdout_data`` + prediction).
 
-    Columns: ``customer_id, frequency_cal, recency_cal, T_cal, frequency_holdout, duration_holdout,
+    ``table`` columns: ``customer_id, frequency_cal, recency_cal, T_cal, frequency_holdout, duration_holdout,
     predicted_purchases_holdout`` (E[Y(duration) | calibration history], eq. 10). Only customers whose first
-    purchase precedes ``calibration_end`` appear; nothing after it enters the fit.
+    purchase precedes ``calibration_end`` appear; nothing after it enters the fit. ``betageo`` is that fit,
+    with its convergence and degeneracy (:class:`HoldoutResult`).
     """
     combined = rfm_input(transactions, observation_end, time_unit, calibration_end)
     model = BetaGeo(penalizer=penalizer).fit(combined["frequency"], combined["recency"], combined["T"])
     predicted = model.expected_purchases(combined["duration_holdout"], combined["frequency"],
                                          combined["recency"], combined["T"])
-    return (
+    table = (
         combined.rename({"frequency": "frequency_cal", "recency": "recency_cal", "T": "T_cal",
                          "monetary_value": "monetary_value_cal"})
         .with_columns(pl.Series("predicted_purchases_holdout", predicted))
         .select("customer_id", "frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout",
                 "predicted_purchases_holdout")
     )
+    return HoldoutResult(table, model)
 
 
 def holdout_by_frequency(holdout_table: pl.DataFrame, max_frequency: int = 7) -> pl.DataFrame:

@@ -104,7 +104,9 @@ def _next_order(days: pl.DataFrame, summary: pl.DataFrame, betageo: BetaGeo, as_
 class CLVResult:
     """Per-customer predictions plus the fitted models and what the fit left out.
 
-    ``notes`` are translatable messages ``{"key", "params"}`` (ui/locales/*/lifecycle.toml).
+    ``notes`` are translatable messages ``{"key", "params"}`` (ui/locales/*/lifecycle.toml). ``missing``
+    counts, per prediction column, the customers the model gave no finite number (null in ``table``,
+    explained by the note ``lifecycle.note.missing_predictions``); empty when every prediction exists.
     """
 
     table: pl.DataFrame
@@ -115,9 +117,20 @@ class CLVResult:
     horizon_days: int
     as_of: datetime
     notes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    missing: dict[str, int] = field(default_factory=dict)
 
 
 PENALIZER_LADDER = (0.0, 0.001, 0.01, 0.1)
+
+
+def _degenerate_note(reason: str | None) -> dict[str, Any] | None:
+    """The note on a degenerate BG/NBD fit (:func:`crm_core.clv.degenerate_reason`); None when there is
+    nothing to add (not degenerate, or no repeat buyers, which ``lifecycle.note.few_repeat_buyers`` says)."""
+    if reason in ("dropout_zero", "p_alive_one"):
+        return {"key": "lifecycle.note.no_dropout", "params": {}}
+    if reason is not None and reason.endswith("_at_bound"):
+        return {"key": "lifecycle.note.at_bound", "params": {"parameter": reason.removesuffix("_at_bound")}}
+    return None
 
 
 def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_days: int = 365,
@@ -130,7 +143,11 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
     ``p_alive``, ``expected_orders_next_<h>_days``, ``expected_avg_order_value``,
     ``predicted_value_<h>_days`` (CLV over h = ``horizon_days``, monthly discount), and the
     :func:`next_order` columns (``min_gaps``, ``max_days_ahead`` as there). If BG/NBD does not converge,
-    larger penalizers are tried in turn (:data:`PENALIZER_LADDER`) and a note says which was used. With
+    larger penalizers are tried in turn (:data:`PENALIZER_LADDER`) and a note says which was used; a
+    degenerate fit (``BetaGeo.degenerate_``: no measurable drop-out, or a parameter at its bound) gets the
+    note ``lifecycle.note.no_dropout`` or ``lifecycle.note.at_bound``. A prediction the formulas leave
+    without a finite number is null, never 0, counted in ``CLVResult.missing`` and told by the note
+    ``lifecycle.note.missing_predictions`` (customers). With
     fewer than ``min_spend_customers`` repeat buyers Gamma–Gamma is skipped and each customer's own mean
     purchase-day value is used instead (with a note); with fewer than ``min_repeat_customers`` repeat
     buyers a note says the purchase predictions rest on too little repeat behaviour. Without amounts
@@ -158,6 +175,9 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
         notes.append({"key": "lifecycle.note.penalizer_used", "params": {"penalizer": betageo.penalizer}})
     if not betageo.converged_:
         notes.append({"key": "lifecycle.note.not_converged", "params": {}})
+    degenerate = _degenerate_note(betageo.degenerate_reason_)
+    if degenerate is not None:
+        notes.append(degenerate)
     repeat_customers = int((f > 0).sum())
     if repeat_customers < min_repeat_customers:
         notes.append({"key": "lifecycle.note.few_repeat_buyers",
@@ -176,7 +196,9 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
         excluded = dict(gammagamma.excluded_)
     else:
         own_mean = days.group_by("customer_id").agg(pl.col("value").mean().alias("own"))
-        spend = summary.join(own_mean, on="customer_id", how="left")["own"].fill_null(0.0).to_numpy()
+        # a customer whose every amount is missing has no own mean: NaN, counted below, not 0
+        spend = summary.join(own_mean, on="customer_id", how="left")["own"].cast(pl.Float64).fill_null(
+            float("nan")).to_numpy()
         excluded = {"no_repeat": int((f == 0).sum()), "non_positive_spend": int(((f > 0) & (m <= 0)).sum())}
         notes.append({"key": "lifecycle.note.spend_model_skipped",
                       "params": {"customers": repeat_positive, "minimum": min_spend_customers}})
@@ -197,4 +219,16 @@ def predict(transactions: pl.DataFrame, as_of: DateLike | None = None, horizon_d
     if next_order_horizon_days == h:
         upcoming = upcoming.drop(f"expected_orders_next_{h}_days")
     table = table.join(upcoming, on="customer_id", how="left").sort("customer_id")
-    return CLVResult(table, betageo, gammagamma, excluded, time_unit, horizon_days, as_of_dt, tuple(notes))
+    # model outputs without a finite number become null (blank, left out of sums) and are counted; the money
+    # columns without amounts are null by design and already told by app.base.needs_amounts
+    predicted = ["p_alive", f"expected_orders_next_{h}_days", f"expected_orders_next_{next_order_horizon_days}_days",
+                 *(["expected_avg_order_value", f"predicted_value_{h}_days"] if money else [])]
+    predicted = list(dict.fromkeys(predicted))
+    table = table.with_columns(pl.when(pl.col(name).is_finite()).then(pl.col(name)).alias(name) for name in predicted)
+    counts = table.select(pl.col(predicted).null_count()).row(0, named=True)
+    missing = {name: int(count) for name, count in counts.items() if count}
+    if missing:
+        customers = int(table.select(pl.any_horizontal(pl.col(predicted).is_null()).sum()).item())
+        notes.append({"key": "lifecycle.note.missing_predictions", "params": {"customers": customers}})
+    return CLVResult(table, betageo, gammagamma, excluded, time_unit, horizon_days, as_of_dt, tuple(notes),
+                     missing)

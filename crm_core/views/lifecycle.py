@@ -21,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
-from crm_core.clv import TIME_UNIT_DAYS, CLVResult, holdout, holdout_by_frequency, holdout_metrics, predict
+from crm_core.clv import TIME_UNIT_DAYS, BetaGeo, CLVResult, holdout, holdout_by_frequency, holdout_metrics, predict
 from crm_core.dataset import Dataset
 from crm_core.features import customer_summary, has_amounts
 from crm_core.lifecycle import NOT_YET, cohorts, stage_rules, stage_windows, stages, transitions
@@ -32,12 +32,12 @@ __all__ = [
     "DISCOUNT_PERCENT", "MAX_DISCOUNT_PERCENT", "PERIODS", "MEASURES", "VIEWS", "FLOW_DAYS", "MAX_WINDOW_DAYS",
     "AT_RISK_FACTOR", "MAX_AT_RISK_FACTOR", "WINDOW_NAMES", "MIN_REPEAT_BUYERS", "HOLDOUT_GROUPS", "TRUST_GOOD",
     "TRUST_ROUGH", "TRUST_CORRELATION", "LIKELY_ALIVE", "ALIVE_COLUMNS", "ALIVE_MAX_REPEAT",
-    "HISTOGRAM_CAP_QUANTILE", "HISTOGRAM_MIN_CUSTOMERS", "TEXT_COLUMNS",
+    "HISTOGRAM_CAP_QUANTILE", "HISTOGRAM_MIN_CUSTOMERS", "TEXT_COLUMNS", "SPEND_CORRELATION_LIMIT",
     "StageWindows", "StageGroup", "StageSummary", "CustomerList", "FlowRange", "StageFlow", "CohortMatrix",
-    "ValueModel", "AliveMap", "Verdict", "HoldoutCheck",
+    "ValueModel", "AliveMap", "Degeneracy", "SpendCheck", "Verdict", "HoldoutCheck",
     "LIST_COLUMNS", "VALUE_COLUMNS",
     "buyer_count", "chosen_windows", "stage_summary", "flow_range", "stage_flow", "period_label",
-    "cohort_matrix", "value_model", "holdout_check", "trust_verdict",
+    "cohort_matrix", "degeneracy", "spend_check", "value_model", "holdout_check", "trust_verdict",
 ]
 
 # Stages in the order a manager reads them: people buying now, then slipping away.
@@ -65,6 +65,7 @@ ALIVE_COLUMNS = 30                   # columns of the P(alive) map
 ALIVE_MAX_REPEAT = 30                # rows of the P(alive) map at most (p99 of repeat purchases below that)
 HISTOGRAM_CAP_QUANTILE = 0.99        # predicted values above this quantile share the last histogram band
 HISTOGRAM_MIN_CUSTOMERS = 20         # no cap for this many customers or fewer
+SPEND_CORRELATION_LIMIT = 0.3        # |corr(frequency, spend)| above this: Gamma–Gamma's independence fails
 TEXT_COLUMNS = 24                    # cohort cells carry their numbers up to this many periods
 WINDOW_NAMES = ("new_days", "dormant_days", "churned_days")  # the windows a user may set (0: from the data)
 LIST_COLUMNS = ("customer_id", "name", "stage", "last_order_date", "days_since_last_order", "typical_gap_days",
@@ -388,6 +389,68 @@ def _alive_map(result: CLVResult) -> AliveMap:
 
 
 @dataclass(frozen=True)
+class Degeneracy:
+    """Why a BG/NBD fit's P(alive) is not shown: it is degenerate (``BetaGeo.degenerate_``).
+
+    ``reason`` is ``BetaGeo.degenerate_reason_``; ``key`` the page's sentence for it:
+    ``lifecycle.page.degenerate.no_dropout`` (the data show no measurable drop-out: mean drop-out chance
+    ``dropout`` ≈ 0 or P(alive) ≥ ``sure_alive`` for ``sure_alive_share`` of the repeat buyers) or
+    ``lifecycle.page.degenerate.at_bound`` (``parameter`` ran to the optimiser's bound).
+    """
+
+    reason: str
+    key: str
+    dropout: float
+    sure_alive: float
+    sure_alive_share: float
+    parameter: str | None = None
+
+
+def degeneracy(betageo: BetaGeo) -> Degeneracy | None:
+    """The :class:`Degeneracy` of a fitted BG/NBD, None when it is not degenerate."""
+    reason = betageo.degenerate_reason_
+    if reason is None:
+        return None
+    p = betageo.params_
+    parameter = reason.removesuffix("_at_bound") if reason.endswith("_at_bound") else None
+    key = "lifecycle.page.degenerate." + ("at_bound" if parameter else "no_dropout")
+    return Degeneracy(reason, key, p["a"] / (p["a"] + p["b"]), betageo.sure_alive, betageo.sure_alive_share_,
+                      parameter)
+
+
+@dataclass(frozen=True)
+class SpendCheck:
+    """Gamma–Gamma's independence check on the model card.
+
+    ``correlation``: Pearson correlation of repeat purchases and average repeat spend over the ``customers``
+    the spend model was fitted on (NaN when either does not vary); ``holds`` whether its size is at most
+    :data:`SPEND_CORRELATION_LIMIT` (``limit``); ``key`` the verdict's sentence.
+    """
+
+    correlation: float
+    customers: int
+    holds: bool
+    key: str
+    limit: float = SPEND_CORRELATION_LIMIT
+
+
+def spend_check(result: CLVResult) -> SpendCheck | None:
+    """The independence check of the fitted spend model (Fader, Hardie & Lee 2005b; lifetimes' docs check
+    ``corr(frequency, monetary_value)`` of returning customers): None when Gamma–Gamma was not fitted.
+
+    ``holds`` fails when |r| > :data:`SPEND_CORRELATION_LIMIT`: spend depends on frequency. NaN cannot be
+    judged (key ``...unknown``).
+    """
+    gammagamma = result.gammagamma
+    if gammagamma is None:
+        return None
+    r = gammagamma.frequency_spend_correlation_
+    holds = not abs(r) > SPEND_CORRELATION_LIMIT
+    verdict = "unknown" if math.isnan(r) else "holds" if holds else "fails"
+    return SpendCheck(r, int(round(gammagamma.n_customers_)), holds, f"lifecycle.page.spend_check.{verdict}")
+
+
+@dataclass(frozen=True)
 class ValueModel:
     """The value tab and the model card.
 
@@ -397,6 +460,12 @@ class ValueModel:
     ``customers``: every customer's prediction with stage (and name), highest predicted value first, in the columns
     the page shows (the money ones only with amounts). Everything after ``orders_column`` is left empty when not
     ``ok``; the money KPIs and the histogram also without amounts.
+
+    ``degenerate`` (:class:`Degeneracy`, None when the fit is sound) hides every P(alive) view: ``alive_views``
+    is False, the P(alive) map (``alive``), the likely-active KPI and the ``p_alive`` column are left out.
+    ``spend`` is Gamma–Gamma's independence check (None when that model was not fitted). ``missing``: customers
+    with at least one prediction the model gave no number for (blank in the table, left out of the totals and
+    the histogram, told by a note).
     """
 
     result: CLVResult | None
@@ -421,6 +490,10 @@ class ValueModel:
     bgnbd_params: tuple[tuple[str, float], ...] = ()
     gammagamma_params: tuple[tuple[str, float], ...] | None = None
     alive: AliveMap | None = None
+    degenerate: Degeneracy | None = None
+    alive_views: bool = False
+    spend: SpendCheck | None = None
+    missing: int = 0
 
 
 def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_percent: float, windows: tuple,
@@ -429,7 +502,9 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
 
     The fit is :func:`crm_core.clv.predict`, value discounted by ``discount_percent`` a month; the
     customers carry their stage under ``windows`` and ``at_risk_factor``. ``fit_seconds`` measures the fit
-    (a duration, not a date: with caching, the first computation's).
+    (a duration, not a date: with caching, the first computation's). A degenerate fit
+    (``BetaGeo.degenerate_``) shows no P(alive) view; the page says why (:class:`Degeneracy`) instead of
+    the notes on it.
     """
     monthly_discount = round(discount_percent / 100, 4)
     value_column, orders_column = f"predicted_value_{horizon_days}_days", f"expected_orders_next_{horizon_days}_days"
@@ -441,17 +516,21 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
         return ValueModel(None, 0.0, 0, False, MIN_REPEAT_BUYERS, (), value_column, orders_column)
     seconds = time.perf_counter() - started
     repeat_buyers = int((result.table["frequency"] > 0).sum())
-    notes = tuple(note for note in result.notes if note["key"] != "lifecycle.note.few_repeat_buyers")
+    said_in_full = ("lifecycle.note.few_repeat_buyers", "lifecycle.note.no_dropout", "lifecycle.note.at_bound")
+    notes = tuple(note for note in result.notes if note["key"] not in said_in_full)
     if repeat_buyers < MIN_REPEAT_BUYERS:
         return ValueModel(result, seconds, repeat_buyers, False, MIN_REPEAT_BUYERS, notes, value_column, orders_column)
 
     people = _with_names(dataset, _staged(dataset, as_of, windows, at_risk_factor).select("customer_id", "stage"))
     values = (result.table.join(people, on="customer_id", how="left")
-              .sort([value_column, "customer_id"], descending=[True, False]))
+              .sort([value_column, "customer_id"], descending=[True, False], nulls_last=True))
     repeaters = values.filter(pl.col("frequency") > 0)
+    betageo, gammagamma = result.betageo, result.gammagamma
+    degenerate = degeneracy(betageo)
+    alive_views = degenerate is None
     likely_active = int((repeaters["p_alive"] >= LIKELY_ALIVE).sum())
     money = has_amounts(dataset.transactions)
-    predicted = values[value_column]
+    predicted = values[value_column].drop_nulls()  # customers without a prediction: counted in ``missing``
     cap = (float(cast(float, predicted.quantile(HISTOGRAM_CAP_QUANTILE)))
            if money and predicted.len() > HISTOGRAM_MIN_CUSTOMERS else None)
     shown = ["customer_id", *(["name"] if "name" in values.columns else []), "stage", value_column, "p_alive",
@@ -459,7 +538,10 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
              "days_overdue", "next_order_basis"]
     if not money:
         shown = [name for name in shown if name not in (value_column, "expected_avg_order_value")]
-    betageo, gammagamma = result.betageo, result.gammagamma
+    if not alive_views:
+        shown.remove("p_alive")
+    missing = (int(values.select(pl.any_horizontal(pl.col(list(result.missing)).is_null()).sum()).item())
+               if result.missing else 0)
     p = betageo.params_
     gammagamma_params = None
     if gammagamma is not None:
@@ -481,7 +563,8 @@ def value_model(dataset: Dataset, as_of: datetime, horizon_days: int, discount_p
                       ("rate", p["r"] / p["alpha"]), ("dropout", p["a"] / (p["a"] + p["b"])),
                       ("log_likelihood", betageo.log_likelihood_)),
         gammagamma_params=gammagamma_params,
-        alive=_alive_map(result),
+        alive=_alive_map(result) if alive_views else None,
+        degenerate=degenerate, alive_views=alive_views, spend=spend_check(result), missing=missing,
     )
 
 
@@ -520,7 +603,8 @@ class HoldoutCheck:
 
     ``ok`` when it ran with at least :data:`MIN_REPEAT_BUYERS` repeat buyers in the calibration period; then
     ``groups`` (mean predicted vs actual purchases by calibration frequency, ``label`` ``0`` … ``7+``), ``scores``
-    (:func:`crm_core.clv.holdout_metrics`) and the ``verdict``.
+    (:func:`crm_core.clv.holdout_metrics`), the ``verdict``, and the calibration fit's state: ``converged``
+    (``BetaGeo.converged_``) and ``degenerate`` (:class:`Degeneracy`, None when sound).
     """
 
     calibration_end: datetime
@@ -530,6 +614,8 @@ class HoldoutCheck:
     groups: pl.DataFrame | None = None
     scores: Mapping[str, float] | None = None
     verdict: Verdict | None = None
+    converged: bool = True
+    degenerate: Degeneracy | None = None
 
 
 def holdout_check(dataset: Dataset, as_of: datetime, holdout_days: int, penalizer: float) -> HoldoutCheck:
@@ -539,9 +625,10 @@ def holdout_check(dataset: Dataset, as_of: datetime, holdout_days: int, penalize
     """
     calibration_end = as_of - timedelta(days=holdout_days)
     try:
-        table = holdout(dataset.transactions, calibration_end, as_of, penalizer=penalizer)
+        fitted = holdout(dataset.transactions, calibration_end, as_of, penalizer=penalizer)
     except ValueError:  # nobody bought before the calibration end
         return HoldoutCheck(calibration_end, 0, False)
+    table = fitted.table
     repeat_buyers = int((table["frequency_cal"] > 0).sum())
     if repeat_buyers < MIN_REPEAT_BUYERS:
         return HoldoutCheck(calibration_end, repeat_buyers, False)
@@ -551,4 +638,5 @@ def holdout_check(dataset: Dataset, as_of: datetime, holdout_days: int, penalize
         .otherwise(pl.format("{}+", pl.col("frequency_cal"))).alias("label"))
     scores = holdout_metrics(table)
     return HoldoutCheck(calibration_end, repeat_buyers, True, groups=groups, scores=scores,
-                        verdict=trust_verdict(scores["total_relative_error"], scores["correlation"]))
+                        verdict=trust_verdict(scores["total_relative_error"], scores["correlation"]),
+                        converged=fitted.converged, degenerate=degeneracy(fitted.betageo))

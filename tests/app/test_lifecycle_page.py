@@ -7,6 +7,7 @@ from crm_core.dataset import load_sample
 from crm_core.features import default_as_of
 from crm_core.lifecycle import stages
 from tests.app.helpers import TINY_ORDERS, app, assert_healthy, metric, texts
+from tests.core.test_clv import loyal_transactions
 
 PAGE = "pages/lifecycle.py"
 
@@ -23,6 +24,16 @@ def only_required_columns() -> bytes:
             day = first + timedelta(days=visit * (15 + number % 31))
             rows.append(f"U{number:03d},{day},{50 + 10 * visit + number}")
     return "\n".join(rows).encode()
+
+
+NO_DROPOUT = {"en": "The data show no measurable drop-out", "zh": "数据中看不到可测量的流失"}
+
+
+def loyal_upload() -> bytes:
+    """120 customers who buy every 1 … 8 weeks right up to the end (tests/core/test_clv.py): BG/NBD finds no
+    drop-out (a → 0), a degenerate fit."""
+    frame = loyal_transactions()
+    return frame.with_columns(frame["order_date"].dt.date()).write_csv().encode()
 
 
 def use_upload(data: bytes, name: str):
@@ -80,6 +91,40 @@ def test_sample_in_chinese_translates_stages_and_the_model_card():
     assert metric(at, "有流失风险")
     assert metric(at, "BG/NBD 拟合客户") == "4,721"
     assert "lifecycle." not in texts(at)                                 # no untranslated key leaks
+
+
+def test_sample_is_not_degenerate_and_shows_p_alive():
+    at = app(page="lifecycle")
+    assert_healthy(at)
+    shown = texts(at)
+    assert NO_DROPOUT["en"] not in shown
+    assert metric(at, "Purchase model") == "Converged"
+    assert metric(at, "Likely still active")
+    assert "Independence check" in shown and "consistent with its assumption" in shown
+    at.selectbox(key="lang").set_value("zh").run()
+    assert NO_DROPOUT["zh"] not in texts(at) and "独立性检验" in texts(at)
+
+
+def test_degenerate_upload_says_there_is_no_drop_out_and_hides_p_alive_in_both_languages():
+    at = use_upload(loyal_upload(), "loyal.csv")
+    assert_healthy(at)
+    assert metric(at, "Customers") == "120"
+    shown = texts(at)
+    assert shown.count(NO_DROPOUT["en"]) == 2                             # the Value tab and the model card
+    assert "cannot tell them apart" in shown
+    assert metric(at, "Purchase model") == "Degenerate"                  # not "Converged" as if all were well
+    assert next(m for m in at.metric if m.label == "Purchase model").delta == "optimiser: Converged"
+    assert "Likely still active" not in [m.label for m in at.metric]
+    assert "How long a silence means a customer is probably gone" not in shown
+    assert len(at.get("plotly_chart")) == 6                              # the P(alive) map is gone
+    assert all(not any("P(alive)" in str(c) for c in table.value.columns) for table in at.dataframe)
+    assert "is degenerate too" in shown                                  # the holdout's calibration fit
+    at.selectbox(key="lang").set_value("zh").run()
+    assert_healthy(at)
+    shown = texts(at)
+    assert shown.count(NO_DROPOUT["zh"]) == 2 and "无法区分他们" in shown
+    assert metric(at, "购买模型") == "退化"
+    assert "lifecycle." not in shown
 
 
 def test_upload_with_only_the_required_columns():

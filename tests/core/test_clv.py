@@ -338,6 +338,128 @@ def test_betageo_rejects_inconsistent_inputs():
         clv.BetaGeo().p_alive([1], [1.0], [2.0])              # not fitted
 
 
+# ------------------------------------------------------------------- degenerate BG/NBD fits
+
+def loyal_transactions(customers: int = 120, end: datetime = datetime(2024, 1, 1)) -> pl.DataFrame:
+    """Customers who never drop out: each buys every 1 … 8 weeks (by id) from a start day in the first 60 days
+    of 2023 up to ``end``, with amounts of 20 … 30. Nobody stops, so the likelihood rises as a → 0."""
+    rows = []
+    for number in range(customers):
+        day, gap = datetime(2023, 1, 1) + timedelta(days=number % 60), timedelta(weeks=1 + number % 8)
+        while day < end:
+            rows.append((f"L{number:03d}", day.isoformat(), 20.0 + number % 7 + day.toordinal() % 5))
+            day += gap
+    return tx(rows)
+
+
+def test_customers_who_never_drop_out_give_a_degenerate_fit_with_its_reason():
+    summary = clv.rfm_input(loyal_transactions(), datetime(2024, 1, 1))
+    model = clv.BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"])
+    p = model.params_
+    assert model.converged_                        # the optimiser is happy: convergence alone says nothing here
+    assert p["a"] / (p["a"] + p["b"]) < 1e-6       # the mean drop-out chance ran to 0 (measured: 1.2e-10)
+    assert model.degenerate_ and model.degenerate_reason_ == "dropout_zero"
+    assert model.sure_alive_share_ == 1.0          # P(alive) ≥ 0.999 for every repeat buyer
+    # the same fit judged without the drop-out threshold: P(alive) still tells nobody apart
+    no_dropout_rule = clv.BetaGeo(min_dropout=0.0).fit(summary["frequency"], summary["recency"], summary["T"])
+    assert no_dropout_rule.degenerate_reason_ == "p_alive_one"
+    lenient = clv.BetaGeo(min_dropout=0.0, max_sure_share=1.01).fit(
+        summary["frequency"], summary["recency"], summary["T"])
+    assert not lenient.degenerate_ and lenient.degenerate_reason_ is None
+
+
+def test_a_degenerate_fit_predicts_every_customer_and_says_why():
+    result = clv.predict(loyal_transactions(), datetime(2024, 1, 1), horizon_days=365)
+    assert result.betageo.degenerate_
+    keys = [note["key"] for note in result.notes]
+    assert "lifecycle.note.no_dropout" in keys and "lifecycle.note.missing_predictions" not in keys
+    assert result.missing == {}
+    for name in ("p_alive", "expected_orders_next_365_days", "expected_orders_next_90_days",
+                 "expected_avg_order_value", "predicted_value_365_days"):
+        values = result.table[name]
+        assert values.null_count() == 0 and values.is_finite().all(), name
+    assert (result.table["expected_orders_next_365_days"] > 0).all()
+
+
+def test_degenerate_reason_rules_in_order():
+    sound = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert clv.degenerate_reason(sound, 0.0) is None
+    assert clv.degenerate_reason(sound, math.nan) == "no_repeat_buyers"
+    assert clv.degenerate_reason({**sound, "a": 5.6e-6, "b": 2945.0}, 1.0) == "dropout_zero"  # the UK retailer
+    assert clv.degenerate_reason({**sound, "a": 2e-4, "b": 1.0}, 0.0) is None                 # p = 2e-4
+    assert clv.degenerate_reason({**sound, "a": 2e-4, "b": 1.0}, 0.0, min_dropout=1e-3) == "dropout_zero"
+    assert clv.degenerate_reason({**sound, "r": math.exp(17.5)}, 0.0) == "r_at_bound"
+    assert clv.degenerate_reason({**sound, "alpha": math.exp(-17.5)}, 0.0) == "alpha_at_bound"
+    assert clv.degenerate_reason({**sound, "b": math.exp(-17.2)}, 0.0) == "b_at_bound"          # p → 1
+    assert clv.degenerate_reason({**sound, "b": math.exp(-17.2)}, 0.0, bound_margin=0.5) is None
+    # a ridge, not an edge: both of a pair run off with a finite ratio (the Poisson limit, one drop-out chance
+    # for all; measured on the generated sample 90 days back: a = 2.1e6, b = 6.6e7) is converged_ = False
+    assert clv.degenerate_reason({**sound, "r": math.exp(17.5), "alpha": math.exp(17.0)}, 0.0) is None
+    assert clv.degenerate_reason({**sound, "a": 2.1e6, "b": 6.6e7}, 0.0) is None
+    assert clv.degenerate_reason(sound, 0.99) == "p_alive_one"
+    assert clv.degenerate_reason(sound, 0.989) is None
+    assert clv.degenerate_reason(sound, 0.95, max_sure_share=0.9) == "p_alive_one"
+
+
+def test_simulated_drop_out_is_not_degenerate():
+    x, t_x, T = simulate_bgnbd(3000, r=0.5, alpha=6.0, a=0.8, b=3.0, T=52.0, seed=8)
+    model = clv.BetaGeo().fit(x, t_x, T)
+    assert not model.degenerate_ and model.degenerate_reason_ is None
+    assert 0.0 <= model.sure_alive_share_ < 0.5
+
+
+def test_real_ta_feng_fixture_is_not_degenerate():
+    # tests/data/real/ta_feng_original.csv, loaded as tests/core/test_io_real.py does: 162 customers, 100 repeat
+    # buyers; measured a = 0.0487, b = 0.903 (mean drop-out chance 5 %), P(alive) ≥ 0.999 for none of them
+    from pathlib import Path
+
+    from crm_core.io import read_table
+    transactions = read_table(Path(__file__).parents[1] / "data" / "real" / "ta_feng_original.csv").df
+    result = clv.predict(transactions)
+    model = result.betageo
+    assert model.converged_ and not model.degenerate_ and model.degenerate_reason_ is None
+    p = model.params_
+    assert p["a"] / (p["a"] + p["b"]) == pytest.approx(0.051, abs=0.005)
+    assert model.sure_alive_share_ == 0.0
+    assert result.missing == {}
+
+
+def test_predictions_without_a_number_are_counted_and_told_never_zero(monkeypatch):
+    # the formulas are finite on every fit we know of; a NaN planted in the first customer's expected purchases
+    # must come out as null (not 0, not dropped), counted, and told in a note
+    original = clv.BetaGeo.expected_purchases
+
+    def first_customer_nan(self, t, frequency, recency, T):
+        values = np.array(original(self, t, frequency, recency, T), dtype=float)
+        if values.ndim and values.shape[-1] > 1:
+            values[..., 0] = np.nan
+        return values
+
+    monkeypatch.setattr(clv.BetaGeo, "expected_purchases", first_customer_nan)
+    transactions = simulated_transactions(150, seed=7)
+    result = clv.predict(transactions, datetime(2024, 1, 1), horizon_days=180)
+    first = result.table.row(0, named=True)
+    assert first["expected_orders_next_180_days"] is None and first["predicted_value_180_days"] is None
+    assert first["expected_orders_next_90_days"] is None
+    assert result.missing == {"expected_orders_next_180_days": 1, "expected_orders_next_90_days": 1,
+                              "predicted_value_180_days": 1}
+    assert {"key": "lifecycle.note.missing_predictions", "params": {"customers": 1}} in result.notes
+    assert result.table.height == transactions["customer_id"].n_unique()       # nobody dropped
+    rest = result.table.slice(1)
+    assert rest["predicted_value_180_days"].null_count() == 0 and (rest["predicted_value_180_days"] >= 0).all()
+
+
+def test_gamma_gamma_reports_the_frequency_spend_correlation():
+    frequency = np.array([1, 2, 3, 4, 5, 1, 2, 3])
+    spend = np.array([10.0, 12.0, 15.0, 15.0, 20.0, 11.0, 13.0, 14.0])
+    fitted = clv.GammaGamma().fit(np.append(frequency, [0, 2]), np.append(spend, [0.0, -5.0]))
+    # only the fitted customers (x > 0, m̄ > 0) enter, as numpy's Pearson r of those says
+    assert fitted.frequency_spend_correlation_ == pytest.approx(np.corrcoef(frequency, spend)[0, 1], rel=1e-12)
+    weighted = clv.frequency_spend_correlation([1, 2, 3], [10.0, 30.0, 20.0], weights=[2, 1, 1])
+    assert weighted == pytest.approx(np.corrcoef([1, 1, 2, 3], [10.0, 10.0, 30.0, 20.0])[0, 1], rel=1e-12)
+    assert math.isnan(clv.frequency_spend_correlation([2, 2, 2], [1.0, 5.0, 9.0]))
+
+
 # ------------------------------------------------------------------------ Gamma–Gamma
 
 def test_gamma_gamma_expected_spend_formula_and_exclusions():
@@ -455,7 +577,9 @@ def test_predict_without_enough_repeat_buyers_uses_own_average_and_says_so():
 
 def test_holdout_counts_and_summary():
     transactions = simulated_transactions(300, seed=4)
-    table = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1))
+    result = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1))
+    assert result.converged and not result.degenerate
+    table = result.table
     later = transactions.filter(pl.col("order_date") >= datetime(2023, 10, 1))
     known = transactions.filter(pl.col("order_date") < datetime(2023, 10, 1))["customer_id"].unique()
     assert set(table["customer_id"]) == set(known)
@@ -497,7 +621,7 @@ def test_every_output_column_has_a_label_in_both_languages():
         with (locales / lang / "lifecycle.toml").open("rb") as handle:
             catalogs[lang] = tomllib.load(handle)["lifecycle"]
     transactions = simulated_transactions(150, seed=6)
-    holdout_table = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1))
+    holdout_table = clv.holdout(transactions, datetime(2023, 10, 1), datetime(2024, 1, 1)).table
     frames = [clv.predict(transactions, datetime(2024, 1, 1), horizon_days=365).table, holdout_table,
               clv.holdout_by_frequency(holdout_table)]
     for time_unit in ("W", "D"):

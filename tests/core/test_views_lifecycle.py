@@ -9,11 +9,12 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from crm_core.clv import predict
+from crm_core.clv import BetaGeo, GammaGamma, predict
 from crm_core.dataset import Dataset, load_sample
 from crm_core.features import customer_summary, default_as_of
 from crm_core.lifecycle import stage_windows, stages
 from crm_core.views import lifecycle as views
+from tests.core.test_clv import loyal_transactions
 from tests.core.test_lifecycle import AS_OF, CUSTOMERS, HISTORIES, WINDOWS, tx
 
 # As of Jul 1, 2024 with WINDOWS: N new; A active; R (silent 61 days, every 10) and O (one order 42 days ago,
@@ -49,6 +50,12 @@ def repeat_buyers(count: int, start: datetime = datetime(2024, 9, 1)) -> Dataset
         "customer_id": [f"R{n:02d}" for n in range(count) for _ in range(6)],
         "order_date": [start + timedelta(days=10 * k + n) for n in range(count) for k in range(6)],
         "amount": [100.0 + n + k for n in range(count) for k in range(6)]}))
+
+
+def fixed_betageo(**params) -> BetaGeo:
+    model = BetaGeo()
+    model.params_ = params
+    return model
 
 
 def test_view_models_are_frozen():
@@ -234,6 +241,56 @@ def test_too_few_repeat_buyers_or_none_at_all_show_no_predictions():
     assert enough.ok and enough.histogram_cap is None                  # 10 customers: too few for a cap
     nobody = views.value_model(repeat_buyers(3), datetime(2024, 1, 1), 365, 1.0, KEY, 1.5)
     assert (nobody.result, nobody.ok, nobody.repeat_buyers) == (None, False, 0)
+
+
+def test_a_sound_fit_shows_p_alive_and_checks_the_spend_model(sample_model):
+    assert sample_model.degenerate is None and sample_model.alive_views and sample_model.alive is not None
+    assert "p_alive" in sample_model.customers.columns
+    spend = sample_model.spend  # the sample's spend does not follow frequency (measured r = 0.06)
+    assert spend.holds and abs(spend.correlation) <= views.SPEND_CORRELATION_LIMIT
+    assert spend.key == "lifecycle.page.spend_check.holds"
+    assert spend.correlation == sample_model.result.gammagamma.frequency_spend_correlation_
+    assert spend.customers == int(sample_model.result.gammagamma.n_customers_)
+    assert sample_model.missing == 0
+
+
+def test_a_degenerate_fit_hides_every_p_alive_view_and_says_why():
+    loyal = Dataset(loyal_transactions())
+    as_of = default_as_of(loyal.transactions)
+    model = views.value_model(loyal, as_of, 365, 1.0, views.chosen_windows(loyal, as_of).key, 1.5)
+    assert model.ok and model.result.betageo.converged_ and model.result.betageo.degenerate_
+    found = model.degenerate
+    assert found is not None and found.reason == "dropout_zero"
+    assert found.key == "lifecycle.page.degenerate.no_dropout" and found.parameter is None
+    assert found.dropout < 1e-6 and found.sure_alive_share == 1.0 and found.sure_alive == 0.999
+    assert not model.alive_views and model.alive is None
+    assert "p_alive" not in model.customers.columns
+    assert all(note["key"] != "lifecycle.note.no_dropout" for note in model.notes)  # said in full by the page
+    assert "lifecycle.note.no_dropout" in [note["key"] for note in model.result.notes]
+    assert model.total_orders > 0 and model.customers[model.value_column].null_count() == 0
+    check = views.holdout_check(loyal, as_of, 90, model.result.betageo.penalizer)
+    assert check.ok and check.converged and check.degenerate is not None
+    assert check.degenerate.reason == "dropout_zero"
+
+
+def test_degeneracy_words_follow_the_reason():
+    model = fixed_betageo(r=1.0, alpha=5.0, a=0.5, b=math.exp(17.5))
+    model.degenerate_reason_, model.sure_alive_share_ = "b_at_bound", 0.2
+    found = views.degeneracy(model)
+    assert found.key == "lifecycle.page.degenerate.at_bound" and found.parameter == "b"
+    model.degenerate_reason_ = None
+    assert views.degeneracy(model) is None
+
+
+def test_spend_check_fails_when_spend_follows_frequency(sample, sample_as_of):
+    result = predict(sample.transactions, sample_as_of, 365, 0.01)
+    frequency = [1, 2, 3, 4, 5, 6] * 5
+    spend = [10.0 * x + k for k, x in enumerate(frequency)]     # spend per order rises with frequency
+    dependent = dataclasses.replace(result, gammagamma=GammaGamma().fit(frequency, spend))
+    check = views.spend_check(dependent)
+    assert not check.holds and check.correlation > 0.9 and check.key == "lifecycle.page.spend_check.fails"
+    assert check.customers == 30
+    assert views.spend_check(dataclasses.replace(result, gammagamma=None)) is None
 
 
 # ---------------------------------------------------------------- holdout check

@@ -61,6 +61,18 @@ def test_betageo_reproduces_published_estimates(betageo):
     assert betageo.converged_
 
 
+def test_published_fit_is_not_degenerate(betageo):
+    # drop-out is measured: mean chance a / (a + b) = 0.246 after a purchase; P(alive) spreads from 0 to 1
+    assert not betageo.degenerate_ and betageo.degenerate_reason_ is None
+    assert betageo.sure_alive_share_ < 0.01
+
+
+def test_gamma_gamma_independence_check_matches_lifetimes(gammagamma):
+    # lifetimes' Quickstart, Gamma-Gamma section: returning_customers_summary[['monetary_value', 'frequency']]
+    # .corr() on its CDNOW summary (frequency > 0) is 0.113884 (and is, run with the installed lifetimes)
+    assert gammagamma.frequency_spend_correlation_ == pytest.approx(0.113884, abs=5e-7)
+
+
 def test_gamma_gamma_reproduces_published_estimates(gammagamma):
     for name, published in GG_PUBLISHED.items():
         assert gammagamma.params_[name] == pytest.approx(published, rel=0.01), name
@@ -107,7 +119,9 @@ def test_fit_from_transactions_gives_the_published_estimates(transactions):
 
 
 def test_holdout_against_the_second_39_weeks(transactions, betageo):
-    table = clv.holdout(transactions, CALIBRATION_END, HOLDOUT_END)
+    result = clv.holdout(transactions, CALIBRATION_END, HOLDOUT_END)
+    assert result.converged and not result.degenerate and result.degenerate_reason is None
+    table = result.table
     assert table.height == 2357
     assert table["duration_holdout"].unique().to_list() == [39.0]
     row = table.filter(pl.col("customer_id") == "1").row(0, named=True)

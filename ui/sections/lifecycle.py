@@ -5,6 +5,7 @@ and cells, formatted numbers, figures of :mod:`crm_core.charts.lifecycle`). No a
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict
@@ -256,9 +257,19 @@ def notes(model: core.ValueModel) -> None:
         st.info(t(note["key"], **note["params"]), icon=":material/info:")
 
 
+def degenerate(found: core.Degeneracy) -> None:
+    """Why P(alive) is not shown: the data show no measurable drop-out, or a parameter ran to its bound."""
+    st.warning(t(found.key, dropout=param(found.dropout), level=percent(found.sure_alive),
+                 share=percent(found.sure_alive_share),
+                 parameter=t(f"lifecycle.page.param.{found.parameter}") if found.parameter else ""),
+               icon=":material/trending_flat:")
+
+
 def value_metrics(model: core.ValueModel, horizon: int, discount_percent: float, amounts: bool) -> None:
-    """Predicted value and orders over the horizon, customers likely still buying, average value."""
-    a, b, c, d = st.columns(4)
+    """Predicted value and orders over the horizon, customers likely still buying (not for a degenerate fit,
+    whose P(alive) tells nobody apart), average value."""
+    a, b, *rest = st.columns(4 if model.alive_views else 3)
+    c, d = rest if model.alive_views else (None, rest[0])
     if amounts:
         a.metric(t("lifecycle.page.metric_value"), money(model.total_value),
                  delta=t("lifecycle.page.metric_value_delta", days=horizon), **NEUTRAL,
@@ -268,10 +279,11 @@ def value_metrics(model: core.ValueModel, horizon: int, discount_percent: float,
     b.metric(t("lifecycle.page.metric_orders"), number(model.total_orders),
              delta=t("lifecycle.page.metric_orders_delta", days=horizon), **NEUTRAL,
              help=t("lifecycle.page.metric_orders_help"))
-    c.metric(t("lifecycle.page.metric_alive"), number(model.likely_active),
-             delta=t("lifecycle.page.share_of_repeaters", share=percent(model.likely_active_share),
-                     base=number(model.repeaters)),
-             **NEUTRAL, help=t("lifecycle.page.metric_alive_help", repeaters=number(model.repeaters)))
+    if c is not None:
+        c.metric(t("lifecycle.page.metric_alive"), number(model.likely_active),
+                 delta=t("lifecycle.page.share_of_repeaters", share=percent(model.likely_active_share),
+                         base=number(model.repeaters)),
+                 **NEUTRAL, help=t("lifecycle.page.metric_alive_help", repeaters=number(model.repeaters)))
     if amounts:
         d.metric(t("lifecycle.page.metric_average"), money(model.average_value, compact=False),
                  delta=t("lifecycle.page.metric_average_delta", customers=number(model.customer_count)), **NEUTRAL,
@@ -298,24 +310,27 @@ def top_customers(model: core.ValueModel, horizon: int, top_n: int) -> None:
         "own_rhythm": t("lifecycle.basis.own_rhythm"), "model": t("lifecycle.basis.model")}}, unit,
         strict=("next_order_basis",))
     value, average = column(model.value_column), column("expected_avg_order_value")
+    alive = ({column("p_alive"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)}
+             if model.alive_views else {})
     linked, config = widgets.customer_links(ranked.head(top_n), column("customer_id", unit), {
         value: st.column_config.NumberColumn(format=money_format()),
         average: st.column_config.NumberColumn(format=money_format()),
-        column("p_alive"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        **alive,
         column(model.orders_column): st.column_config.NumberColumn(format="%.2f"),
         column("last_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("expected_next_order_date"): st.column_config.DateColumn(format="YYYY-MM-DD"),
         column("days_overdue"): st.column_config.NumberColumn(format="%d"),
     })
     st.dataframe(linked, hide_index=True, key="lc_top", column_config=config)
-    st.caption(t("lifecycle.page.top_caption", customers=number(model.customer_count)))
+    st.caption(t("lifecycle.page.top_caption" if model.alive_views else "lifecycle.page.top_caption_no_alive",
+                 customers=number(model.customer_count)))
     widgets.downloads(ranked, f"customer_value_{horizon}d", "lc_value_dl", money=[value, average])
 
 
 def alive_map(model: core.ValueModel) -> None:
     """P(alive) over days since the last purchase × repeat purchases, for a customer of median age."""
     alive = model.alive
-    assert alive is not None, "drawn only for a model that ran (model.ok)"
+    assert alive is not None, "drawn only for a model that ran and is not degenerate (model.alive_views)"
     hover = [[t("lifecycle.page.alive_hover", repeat=r, days=s, p=percent(p))
               for s, p in zip(alive.silent_days, row, strict=True)]
              for r, row in zip(alive.repeats, alive.p_alive, strict=True)]
@@ -351,9 +366,15 @@ def model_card(model: core.ValueModel) -> None:
              border=True, help=t("lifecycle.page.card_spend_fitted_help"))
     c.metric(t("lifecycle.page.card_time"), t("lifecycle.page.seconds", value=f"{model.fit_seconds:.2f}"), border=True,
              help=t("lifecycle.page.card_time_help"))
-    d.metric(t("lifecycle.page.card_status"),
-             t("lifecycle.page.converged") if betageo.converged_ else t("lifecycle.page.not_converged"),
-             border=True, help=t("lifecycle.page.card_status_help", penalizer=f"{betageo.penalizer:g}"))
+    optimiser = t("lifecycle.page.converged") if betageo.converged_ else t("lifecycle.page.not_converged")
+    status_help = t("lifecycle.page.card_status_help", penalizer=f"{betageo.penalizer:g}")
+    if model.degenerate is not None:  # the optimiser may have converged, but to an edge that means nothing
+        d.metric(t("lifecycle.page.card_status"), t("lifecycle.page.degenerate_status"), border=True,
+                 delta=t("lifecycle.page.optimiser", state=optimiser), delta_color="off", delta_arrow="off",
+                 help=t("lifecycle.page.degenerate_status_help") + " " + status_help)
+        degenerate(model.degenerate)
+    else:
+        d.metric(t("lifecycle.page.card_status"), optimiser, border=True, help=status_help)
     notes(model)
     left, right = st.columns(2)
     with left:
@@ -366,9 +387,21 @@ def model_card(model: core.ValueModel) -> None:
             st.info(t("lifecycle.page.gg_skipped"))
         else:
             st.table(parameter_table(model.gammagamma_params), hide_index=True)
+        if model.spend is not None:
+            spend_check(model.spend)
         st.markdown(t("lifecycle.page.excluded_title"))
         st.markdown("\n".join(f"- {t(f'lifecycle.excluded.{reason}', count=number(count))}"
                               for reason, count in result.excluded.items()))
+
+
+def spend_check(check: core.SpendCheck) -> None:
+    """Gamma–Gamma's independence check: the correlation of frequency and spend, and what it says."""
+    words = t(check.key, r="–" if math.isnan(check.correlation) else f"{check.correlation:+.2f}",
+              customers=number(check.customers), limit=f"{check.limit:g}")
+    if check.holds:
+        st.caption(words)
+    else:
+        st.warning(words, icon=":material/link:")
 
 
 def holdout(check: core.HoldoutCheck, as_of: datetime, holdout_days: int) -> None:
@@ -382,6 +415,10 @@ def holdout(check: core.HoldoutCheck, as_of: datetime, holdout_days: int) -> Non
     assert verdict is not None and scores is not None and groups is not None, "set when the check ran (check.ok)"
     show = {"good": st.success, "rough": st.warning, "poor": st.error}[verdict.level]
     show(t(verdict.key, error=percent(verdict.error), good=percent(verdict.good, 0), rough=percent(verdict.rough, 0)))
+    if check.degenerate is not None:
+        st.warning(t("lifecycle.page.holdout_degenerate", start=start), icon=":material/trending_flat:")
+    elif not check.converged:
+        st.warning(t("lifecycle.page.holdout_not_converged", start=start), icon=":material/warning:")
     a, b, c, d = st.columns(4)
     a.metric(t("lifecycle.page.holdout_metric.predicted_total"), number(scores["predicted_total"]), border=True,
              help=t("lifecycle.metric.predicted_total"))
