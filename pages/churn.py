@@ -48,6 +48,7 @@ base.caption(ctx, analysed=facts.n_eligible if facts else None, why="churn.page.
 amounts = base.amounts_notice(ctx.dataset)
 if not gate.ok:
     sections.gate_failed(gate)
+sections.ranked_by_notice(facts)
 auc_slot = sections.headline(view, ctx.as_of, amounts, fmt)
 
 tabs = widgets.tabs("churn_tab", ["list", "model", "breakdown", "capacity"], lambda name: t(f"churn.page.tab.{name}"))

@@ -1,14 +1,14 @@
 """Cached analyses that more than one page reads.
 
-Computed once per dataset and analysis date by whichever page asks first: the churn model (Churn risk,
-Customers, Customer 360), the next-product rules (Customers, Customer 360) and the customer table (Customers,
-Customer 360; the views of ``ui.views.customers`` and ``ui.views.customer_360`` read it).
+Computed once per dataset and analysis date by whichever page asks first: the churn model and its
+backtest (Churn risk, Customers, Customer 360), the next-product rules (Customers, Customer 360) and the
+customer table (Customers, Customer 360; the views of ``ui.views.customers`` and ``ui.views.customer_360`` read it).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from crm_core.churn import train_when_sufficient
+from crm_core.churn import backtest, ranking_model, train_when_sufficient
 from crm_core.customers import CustomerTable, next_product_rules, recommendation_level
 from crm_core.dataset import Dataset
 from crm_core.views import customers as customer_views
@@ -17,12 +17,23 @@ from ui.cache import cached
 
 
 @cached
-def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
-    """The churn model trained up to the analysis date (:func:`crm_core.churn.train_when_sufficient`).
+def churn_backtest(dataset: Dataset, as_of: datetime, horizon_days: int):
+    """The churn backtest one horizon back (:func:`crm_core.churn.backtest`): the model card's numbers."""
+    return backtest(dataset, as_of, horizon_days)
 
-    None when the data gate fails: scores then come from the warning rules.
+
+@cached
+def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
+    """What ranks the customers by churn risk as of the analysis date.
+
+    The model trained up to it (:func:`crm_core.churn.train_when_sufficient`), or the baseline that ranked
+    the backtest's churners better (:func:`crm_core.churn.ranking_model`). None when the data gate fails:
+    scores then come from the warning rules.
     """
-    return train_when_sufficient(dataset, as_of, horizon_days)
+    model = train_when_sufficient(dataset, as_of, horizon_days)
+    if model is None:
+        return None
+    return ranking_model(dataset, as_of, model, churn_backtest(dataset, as_of, horizon_days))
 
 
 @cached

@@ -9,11 +9,16 @@ Definitions (DESIGN.md, "Churn"; research/mission_anchors.md §2 and §7):
   model then scores every customer with features as of ``as_of``.
 - **Backtest.** The same procedure shifted one horizon back: train at ``as_of − 2·horizon``, evaluate the
   predictions made at ``as_of − horizon`` against what happened in ``[as_of − horizon, as_of)``. Metrics
-  are ROC AUC, PR AUC (average precision), top-decile lift and Brier score, beside two baselines:
-  recency alone and BG/NBD ``1 − P(alive)`` (Fader, Hardie & Lee 2005) when :mod:`crm_core.clv` is
-  available. No commercial anchor shows this (Klaviyo shows no validation at all).
-- **Model.** scikit-learn ``HistGradientBoostingClassifier`` with probabilities calibrated by
-  ``CalibratedClassifierCV`` (isotonic when the training set is large, Platt/sigmoid otherwise).
+  are ROC AUC, PR AUC (average precision), top-decile lift and Brier score, beside the baselines:
+  recency alone, a logistic regression on log R, F, M, and BG/NBD P(no purchase in the horizon) and
+  ``1 − P(alive)`` (Fader, Hardie & Lee 2005) when :mod:`crm_core.clv` is available and its fit is not
+  degenerate. When a baseline ranks the test window's churners better than the model, the customers are
+  ranked by it (:func:`ranking_model`) and the page says so. No commercial anchor shows this (Klaviyo
+  shows no validation at all).
+- **Model** (:class:`ChurnModel`): a regularised logistic regression or a monotone
+  ``HistGradientBoostingClassifier``, whichever ranked the window before the training window better,
+  with probabilities calibrated by ``CalibratedClassifierCV`` (isotonic when the training set is large,
+  Platt/sigmoid otherwise).
 - **Risk tiers.** Klaviyo's bands: low < 0.33 ≤ medium < 0.66 ≤ high on the calibrated probability
   (secondary source, mission_anchors.md §2); ``tier_by="rank"`` applies the same thresholds to the
   customer's risk percentile instead.
@@ -37,9 +42,11 @@ Modules, in the order a score is built:
 
 - ``inputs``: the interaction vocabularies, the feature names, :func:`features` and :func:`labels`.
 - ``gate``: the data-sufficiency gate (:func:`sufficiency`, :class:`Sufficiency`, :class:`SufficiencyCheck`).
-- ``model``: :class:`ChurnSettings`, :class:`ChurnModel`, :func:`train` and :func:`train_when_sufficient`.
-- ``evaluation``: ranking metrics, :func:`gains`, :func:`calibration_table`, the BG/NBD baseline and
-  :func:`backtest` (:class:`Backtest`, :class:`Ranking`).
+- ``model``: :class:`ChurnSettings`, :class:`ChurnModel` (chosen among :data:`CANDIDATES` out of time,
+  :class:`Selection`), :func:`train` and :func:`train_when_sufficient`.
+- ``baselines``: the BG/NBD baseline (:func:`bgnbd_scores`).
+- ``evaluation``: ranking metrics, :func:`gains`, :func:`calibration_table`, :func:`backtest`
+  (:class:`Backtest`, :class:`Ranking`) and :func:`ranking_model` (the model, or the baseline that beat it).
 - ``reasons``: the early-warning :func:`flags` and the per-customer reasons (:func:`explain`).
 - ``scoring``: win-back actions, :func:`expected_values`, :func:`risk_tiers`, :func:`score`,
   :func:`capacity_curve` and :func:`win_back_list`.
@@ -47,14 +54,15 @@ Modules, in the order a score is built:
 
 from __future__ import annotations
 
+from crm_core.churn.baselines import BGNBDScores, bgnbd_churn_risk, bgnbd_scores
 from crm_core.churn.evaluation import (
     BASELINES,
     Backtest,
     Ranking,
     backtest,
-    bgnbd_churn_risk,
     calibration_table,
     gains,
+    ranking_model,
     top_decile_lift,
 )
 from crm_core.churn.gate import Sufficiency, SufficiencyCheck, sufficiency
@@ -70,7 +78,15 @@ from crm_core.churn.inputs import (
     features,
     labels,
 )
-from crm_core.churn.model import ChurnModel, ChurnSettings, train, train_when_sufficient
+from crm_core.churn.model import (
+    CANDIDATES,
+    FALLBACKS,
+    ChurnModel,
+    ChurnSettings,
+    Selection,
+    train,
+    train_when_sufficient,
+)
 from crm_core.churn.reasons import FLAGS, explain, flag_key, flags
 from crm_core.churn.scoring import (
     ACTIONS,
@@ -84,11 +100,12 @@ from crm_core.churn.scoring import (
 )
 
 __all__ = [
-    "ACTIONS", "BASELINES", "CAMPAIGN_TYPES", "COMPLAINT_TYPES", "DEFAULT_ACTION", "FEATURES", "FLAGS",
-    "INTERACTION_FEATURES", "MONOTONE", "ORDER_FEATURES", "POSITIVE_OUTCOMES", "RISK_TIERS",
-    "Backtest", "ChurnModel", "ChurnSettings", "Ranking", "Sufficiency", "SufficiencyCheck",
-    "backtest", "bgnbd_churn_risk", "calibration_table", "capacity_curve", "expected_values", "explain",
-    "features", "flag_key", "flags", "gains", "labels", "risk_tiers", "score", "sufficiency",
-    "top_decile_lift", "train", "train_when_sufficient", "win_back_action", "win_back_list",
+    "ACTIONS", "BASELINES", "CAMPAIGN_TYPES", "CANDIDATES", "COMPLAINT_TYPES", "DEFAULT_ACTION", "FALLBACKS",
+    "FEATURES", "FLAGS", "INTERACTION_FEATURES", "MONOTONE", "ORDER_FEATURES", "POSITIVE_OUTCOMES", "RISK_TIERS",
+    "BGNBDScores", "Backtest", "ChurnModel", "ChurnSettings", "Ranking", "Selection", "Sufficiency",
+    "SufficiencyCheck",
+    "backtest", "bgnbd_churn_risk", "bgnbd_scores", "calibration_table", "capacity_curve", "expected_values",
+    "explain", "features", "flag_key", "flags", "gains", "labels", "ranking_model", "risk_tiers", "score",
+    "sufficiency", "top_decile_lift", "train", "train_when_sufficient", "win_back_action", "win_back_list",
 ]
 

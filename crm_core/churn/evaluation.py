@@ -4,14 +4,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from crm_core.churn.baselines import bgnbd_scores
 from crm_core.churn.gate import Sufficiency, sufficiency
 from crm_core.churn.inputs import features, labels
-from crm_core.churn.model import ChurnModel, ChurnSettings, train
+from crm_core.churn.model import CANDIDATES, FALLBACKS, ChurnModel, ChurnSettings, train
 from crm_core.dataset import Dataset
 from crm_core.features import DateLike, to_datetime
 
@@ -57,34 +59,6 @@ def calibration_table(churned: np.ndarray, probability: np.ndarray, bins: int = 
     )
 
 
-def bgnbd_churn_risk(transactions: pl.DataFrame, as_of: DateLike, horizon_days: int = 90) -> pl.DataFrame | None:
-    """BG/NBD churn scores per customer, fitted on the history before ``as_of``; None without :mod:`crm_core.clv`.
-
-    Columns ``customer_id``, ``bgnbd_churn_risk`` = 1 − P(alive) (Fader, Hardie & Lee 2005; Hardie's
-    note 021) and ``bgnbd_p_no_purchase`` = P(no purchase in the next ``horizon_days``)
-    = (1 − P(alive)) + P(alive) · ((α + T) / (α + T + t))^(r + x): an alive customer's rate has the
-    posterior Gamma(r + x, α + T) and BG/NBD drop-out only follows a purchase. 1 − P(alive) is 0 for
-    every one-order customer (x = 0), so on data with many one-time buyers it ranks poorly; the
-    horizon probability is the fairer BG/NBD baseline and both are reported.
-    """
-    try:
-        from crm_core.clv import TIME_UNIT_DAYS, BetaGeo, rfm_input
-    except ImportError:
-        return None
-    rfm = rfm_input(transactions, to_datetime(as_of), time_unit="W")
-    if rfm.height == 0:
-        return None
-    frequency, recency, age = (rfm[name].to_numpy().astype(float) for name in ("frequency", "recency", "T"))
-    model = BetaGeo().fit(frequency, recency, age)  # numpy at the scipy boundary
-    p_alive = np.asarray(model.p_alive(frequency, recency, age), dtype=float)
-    r, alpha = model.params_["r"], model.params_["alpha"]
-    t = horizon_days / TIME_UNIT_DAYS["W"]
-    quiet_if_alive = ((alpha + age) / (alpha + age + t)) ** (r + frequency)
-    return rfm.select("customer_id").with_columns(
-        pl.Series("bgnbd_churn_risk", 1.0 - p_alive),
-        pl.Series("bgnbd_p_no_purchase", (1.0 - p_alive) + p_alive * quiet_if_alive))
-
-
 @dataclass(frozen=True)
 class Ranking:
     """How well one ranking of the customers told the backtest's churners apart (None = not computed).
@@ -101,9 +75,10 @@ class Ranking:
     brier: float | None = None
 
 
-# The baselines beside the model: recency alone; BG/NBD P(no purchase in the horizon) and 1 − P(alive)
-# (see :func:`bgnbd_churn_risk`, they need :mod:`crm_core.clv`).
-BASELINES: tuple[str, ...] = ("recency", "bgnbd_horizon", "bgnbd")
+# The baselines beside the model: recency alone; a logistic regression on log recency, frequency and
+# monetary value trained like the model; BG/NBD P(no purchase in the horizon) and 1 − P(alive) (see
+# :func:`crm_core.churn.baselines.bgnbd_scores`, they need :mod:`crm_core.clv` and a fit that is not degenerate).
+BASELINES: tuple[str, ...] = ("recency", "rfm_logistic", "bgnbd_horizon", "bgnbd")
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,11 +87,14 @@ class Backtest:
 
     ``ok`` and ``sufficiency``: the data gate counted at the training cut-off; when it fails, everything
     from ``n_customers`` on is None (``baselines`` empty). ``train_cutoff`` = as_of − 2·horizon and
-    ``eval_cutoff`` = as_of − horizon. ``n_customers`` and ``churn_rate`` describe the evaluation set;
+    ``eval_cutoff`` = as_of − horizon. ``n_customers`` and ``churn_rate`` describe the evaluation set
+    (``train_churn_rate`` the model's training window: the difference is the base-rate shift);
     ``ranking`` holds the model's metrics and ``baselines`` those of each baseline that could be computed,
-    in the order of :data:`BASELINES`. ``gains``: ``share_contacted`` and the share of churners caught
-    ranking by ``model``, each baseline and ``random``; ``calibration``: by decile of predicted
-    probability, ``decile, mean_predicted, observed_rate, customers``; ``model``: the fitted model.
+    in the order of :data:`BASELINES`. ``bgnbd_degenerate`` names why the BG/NBD baselines are left out
+    (None when they are shown or could not be fitted). ``gains``: ``share_contacted`` and the share of
+    churners caught ranking by ``model``, each baseline and ``random``; ``calibration``: by decile of
+    predicted probability, ``decile, mean_predicted, observed_rate, customers``; ``model``: the fitted
+    :class:`ChurnModel`.
     """
 
     ok: bool
@@ -126,8 +104,10 @@ class Backtest:
     eval_cutoff: datetime
     n_customers: int | None = None
     churn_rate: float | None = None
+    train_churn_rate: float | None = None
     ranking: Ranking | None = None
     baselines: tuple[Ranking, ...] = ()
+    bgnbd_degenerate: str | None = None
     gains: pl.DataFrame | None = None
     calibration: pl.DataFrame | None = None
     model: ChurnModel | None = None
@@ -135,11 +115,38 @@ class Backtest:
     @property
     def feature_importance(self) -> pl.DataFrame | None:
         """The fitted model's permutation importance (None when the gate failed)."""
-        return self.model.feature_importance if self.model is not None else None
+        return self.model.feature_importance_ if self.model is not None else None
 
     def baseline(self, name: str) -> Ranking | None:
         """The metrics of baseline ``name`` (:data:`BASELINES`), or None when it was not computed."""
         return next((ranking for ranking in self.baselines if ranking.name == name), None)
+
+    @property
+    def best_baseline(self) -> Ranking | None:
+        """The baseline with the highest ROC AUC (the first on a tie), None when none has one."""
+        scored = [ranking for ranking in self.baselines if ranking.auc is not None]
+        return max(scored, key=lambda ranking: cast(float, ranking.auc), default=None)
+
+    @property
+    def model_wins(self) -> bool | None:
+        """Whether the model's ROC AUC is at least every baseline's (None without AUCs)."""
+        best = self.best_baseline
+        if self.ranking is None or self.ranking.auc is None or best is None:
+            return None
+        return self.ranking.auc >= cast(float, best.auc)
+
+    @property
+    def ranked_by(self) -> str:
+        """What should rank the customers: ``"model"``, or the :data:`FALLBACKS` ranking that beat it most.
+
+        ``"bgnbd"`` (1 − P(alive)) never ranks: it is not a probability of the horizon; when it alone beats the
+        model, the best fallback that does is used, else the model.
+        """
+        if self.ranking is None or self.ranking.auc is None:
+            return "model"
+        better = [ranking for ranking in self.baselines
+                  if ranking.name in FALLBACKS and ranking.auc is not None and ranking.auc > self.ranking.auc]
+        return max(better, key=lambda ranking: cast(float, ranking.auc)).name if better else "model"
 
 
 def backtest(
@@ -149,15 +156,19 @@ def backtest(
     settings: ChurnSettings = ChurnSettings(),  # noqa: B008 - a frozen dataclass, immutable
     *,
     seed: int = 0,
+    candidates: tuple[str, ...] = CANDIDATES,
 ) -> Backtest:
-    """Honest out-of-time evaluation of :func:`train` (DESIGN.md, "Churn").
+    """Honest out-of-time evaluation of :class:`ChurnModel`, choice of kind included (DESIGN.md, "Churn").
 
-    The model is trained with features at ``as_of − 2·horizon`` and labels from the next horizon, then
-    predicts with features at ``as_of − horizon``; predictions are compared with who actually bought
-    in ``[as_of − horizon, as_of)``. Nothing after ``as_of − horizon`` reaches a feature. Metrics are
-    ROC AUC, PR AUC, top-decile lift and the Brier score, beside the :data:`BASELINES`: recency alone
-    and, with :mod:`crm_core.clv`, BG/NBD P(no purchase in the horizon) and 1 − P(alive)
-    (:func:`bgnbd_churn_risk`). See :class:`Backtest` for what comes back.
+    The model is fitted as of ``as_of − horizon`` (its kind chosen on the window before, its training
+    features at ``as_of − 2·horizon`` with labels from the next horizon), then predicts with features at
+    ``as_of − horizon``; predictions are compared with who actually bought in ``[as_of − horizon, as_of)``.
+    Nothing after ``as_of − horizon`` reaches a feature or the choice. Metrics are ROC AUC, PR AUC,
+    top-decile lift and the Brier score, beside the :data:`BASELINES`: recency alone, a logistic
+    regression on log R, F, M fitted on the same window as the model, and, with :mod:`crm_core.clv` and a
+    fit that is not degenerate, BG/NBD P(no purchase in the horizon) and 1 − P(alive)
+    (:func:`~crm_core.churn.baselines.bgnbd_scores`). See :class:`Backtest` for what comes back and
+    :attr:`Backtest.ranked_by` for which ranking the customers should get.
     """
     as_of_dt = to_datetime(as_of)
     eval_cutoff = as_of_dt - timedelta(days=horizon_days)
@@ -166,7 +177,7 @@ def backtest(
                      train_cutoff=eval_cutoff - timedelta(days=horizon_days), eval_cutoff=eval_cutoff)
     if not gate.ok:
         return empty
-    model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed)
+    model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed, candidates=candidates)
     frame = features(dataset, eval_cutoff, **settings.feature_options()).join(
         labels(dataset.transactions, eval_cutoff, horizon_days).select("customer_id", "churned"), on="customer_id")
     churned = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
@@ -176,10 +187,15 @@ def backtest(
     def ranking(name: str, risk: np.ndarray, brier: float | None = None) -> Ranking:
         return Ranking(name, brier=brier, **(_metrics(churned, risk) if both_classes else {}))
 
-    curves = {"model": probability, "recency": frame["recency_days"].to_numpy()}
-    bgnbd = bgnbd_churn_risk(dataset.transactions, eval_cutoff, horizon_days)
-    if bgnbd is not None:
-        scores = frame.select("customer_id").join(bgnbd, on="customer_id", how="left")
+    rfm_model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed, candidates=("rfm_logistic",))
+    curves = {"model": probability, "recency": frame["recency_days"].to_numpy(),
+              "rfm_logistic": rfm_model.predict_proba(frame)}
+    bgnbd = bgnbd_scores(dataset.transactions, eval_cutoff, horizon_days)
+    degenerate = None
+    if bgnbd is not None and bgnbd.degenerate:
+        degenerate = bgnbd.degenerate_reason or "degenerate"
+    elif bgnbd is not None:
+        scores = frame.select("customer_id").join(bgnbd.frame, on="customer_id", how="left")
         for column, name in (("bgnbd_churn_risk", "bgnbd"), ("bgnbd_p_no_purchase", "bgnbd_horizon")):
             risk = scores[column]  # customers without a purchase day (refunds only): the median
             curves[name] = risk.fill_null(risk.median() if risk.median() is not None else 0.5).to_numpy()
@@ -188,7 +204,19 @@ def backtest(
     table.update({name: gains(churned, risk, points) for name, risk in curves.items()})
     table["random"] = table["share_contacted"]
     return replace(
-        empty, n_customers=frame.height, churn_rate=float(churned.mean()), model=model,
-        ranking=ranking("model", probability, float(brier_score_loss(churned, probability))),
+        empty, n_customers=frame.height, churn_rate=float(churned.mean()), train_churn_rate=model.train_churn_rate_,
+        model=model, ranking=ranking("model", probability, float(brier_score_loss(churned, probability))),
         baselines=tuple(ranking(name, curves[name]) for name in BASELINES if name in curves),
-        gains=pl.DataFrame(table), calibration=calibration_table(churned, probability))
+        bgnbd_degenerate=degenerate, gains=pl.DataFrame(table), calibration=calibration_table(churned, probability))
+
+
+def ranking_model(dataset: Dataset, as_of: DateLike, model: ChurnModel, result: Backtest) -> ChurnModel:
+    """The model that should rank the customers as of ``as_of``: ``model``, or the baseline that beat it.
+
+    When :attr:`Backtest.ranked_by` names a baseline, that baseline is fitted as of ``as_of`` like the model
+    (same horizon, settings and seed) and returned; its ``kind_`` says which.
+    """
+    if result.ranked_by == "model":
+        return model
+    return ChurnModel(model.horizon_days, model.settings, (result.ranked_by,),
+                      random_state=model.random_state).fit(dataset, as_of)

@@ -56,14 +56,16 @@ def sufficiency(
     A model is shown only when its backtest can be shown too, so the counts are taken at the backtest's
     training cut-off ``as_of − 2·horizon_days`` (the smallest training set): customers with an order
     before it, and how many of them churned / stayed in the following horizon. ``min_history_days``
-    (default ``2·horizon_days + 90``: two horizons plus 90 days of history for the trend features) is
-    compared with the days from the first order to ``as_of``.
+    (default ``2·horizon_days + min(horizon_days, 90)``: two horizons, plus one more — at most 90 days — of
+    history before the first training cut-off for the trend features and for the window the model's kind is
+    chosen on) is compared with the days from the first order to ``as_of``. A 30-day horizon needs 90 days,
+    so a season of receipts (the Ta-Feng supermarket's four months) can be judged at 30 days.
 
     Check keys: ``churn.sufficiency.history_days``, ``.customers``, ``.churners``, ``.retained``.
     """
     as_of_dt = to_datetime(as_of)
     if min_history_days is None:
-        min_history_days = 2 * horizon_days + 90
+        min_history_days = 2 * horizon_days + min(horizon_days, 90)
     cutoff = as_of_dt - timedelta(days=2 * horizon_days)
     first = cast("datetime | None", before(transactions, as_of_dt)["order_date"].min())
     history_days = float((as_of_dt - first).days) if first is not None else 0.0

@@ -168,9 +168,9 @@ def explain(
     drop — a local counterfactual attribution of the model, not of the world. Without a model
     (rules mode), reasons are the fired :func:`flags`, in the fixed order of the definitions.
     """
-    reference = model.reference if model is not None else {}
+    reference = model.reference_ if model is not None else {}
     definitions = [reason for reason in _reasons(reference)
-                   if model is None or any(name in model.feature_names for name in reason.counterfactual)]
+                   if model is None or any(name in model.feature_names_ for name in reason.counterfactual)]
     indexed = feature_frame.with_row_index("row")
     parts = []
     if model is not None:

@@ -33,9 +33,9 @@ from crm_core.features import customer_summary
 from crm_core.segmentation import PRESETS, rfm
 
 __all__ = [
-    "CURVE_POINTS", "DEFAULT_CAPACITY", "DEFAULT_HORIZON", "DEFAULT_SAVE_RATE", "FLAG_NEEDS", "HORIZONS",
-    "METRICS", "PROFILE_COLUMNS", "RANKINGS", "RISK_THRESHOLDS", "RULE_HIGH_FLAGS", "SEGMENT_PRESET",
-    "TIERS", "TOP_FEATURES",
+    "CURVE_POINTS", "DEFAULT_CAPACITY", "DEFAULT_HORIZON", "DEFAULT_SAVE_RATE", "FALLBACKS",
+    "FLAG_NEEDS", "HORIZONS", "METRICS", "PROFILE_COLUMNS", "RANKINGS", "RISK_THRESHOLDS", "RULE_HIGH_FLAGS",
+    "SEGMENT_PRESET", "TIERS", "TOP_FEATURES",
     "Breakdown", "CalibrationPoint", "Capacity", "FlagRow", "Gate", "Headline", "Importance", "ModelCard",
     "ModelFacts", "RiskList", "RiskView", "Text", "Translate", "Verdict",
     "gate", "metric_text", "model_card", "risk_table", "risk_view",
@@ -55,6 +55,7 @@ PROFILE_COLUMNS: tuple[str, ...] = ("name", "region", "owner", "phone")
 SEGMENT_PRESET = "standard"
 METRICS: tuple[str, ...] = ("auc", "pr_auc", "top_decile_lift", "brier")
 RANKINGS: tuple[str, ...] = ("model", *churn.BASELINES)   # the rows of the model card, model first
+FALLBACKS: tuple[str, ...] = churn.FALLBACKS    # the baselines that rank the customers when they beat the model
 # The thresholds of the warning flags, as crm_core.churn.flags applies them by default.
 FLAG_DEFAULTS: dict[str, Any] = {name: parameter.default
                                  for name, parameter in inspect.signature(churn.flags).parameters.items()
@@ -178,6 +179,8 @@ class ModelFacts:
     calibration: str
     n_features: int
     importance: tuple[Importance, ...]   # the TOP_FEATURES most important, computed ones only
+    kind: str = "booster"                # churn.ChurnModel.kind_: what ranks the customers
+    selection: churn.Selection | None = None   # how the kind was chosen (None: it was not)
 
 
 @dataclass(frozen=True)
@@ -351,11 +354,11 @@ class RiskView:
 def _facts(model: churn.ChurnModel | None) -> ModelFacts | None:
     if model is None:
         return None
-    importance = model.feature_importance.drop_nulls("importance").head(TOP_FEATURES)
+    importance = model.feature_importance_.drop_nulls("importance").head(TOP_FEATURES)
     return ModelFacts(
-        n_train=model.n_train, n_eligible=model.n_eligible, cutoff=model.cutoff, label_end=model.label_end,
-        train_churn_rate=model.train_churn_rate, calibration=model.calibration,
-        n_features=len(model.feature_names),
+        n_train=model.n_train_, n_eligible=model.n_eligible_, cutoff=model.cutoff_, label_end=model.label_end_,
+        train_churn_rate=model.train_churn_rate_, calibration=model.calibration_,
+        n_features=len(model.feature_names_), kind=model.kind_, selection=model.selection_,
         importance=tuple(Importance(row["feature"], row["importance"], row["importance_std"])
                          for row in importance.iter_rows(named=True)))
 
@@ -452,6 +455,45 @@ class ModelCard:
     share_contacted: tuple[float, ...]
     gains: Mapping[str, tuple[float, ...]]
     calibration: tuple[CalibrationPoint, ...]
+    kind: str = "booster"                 # the kind the backtest's model chose
+    selection: churn.Selection | None = None
+    train_churn_rate: float | None = None  # the churn rate the backtest's model learnt from
+    best_baseline: str | None = None      # the baseline with the highest ROC AUC
+    ranked_by: str = "model"              # churn.Backtest.ranked_by: the model, or the baseline that beat it
+    bgnbd_degenerate: str | None = None   # why the BG/NBD rows are empty (None: they are not, or no clv)
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The rows of the card's table: the model and every baseline that could be computed."""
+        return tuple(name for name in RANKINGS if name == "model" or self.values[name]["auc"] is not None)
+
+    @property
+    def base_rate_shift(self) -> float | None:
+        """Test-window churn rate minus the training window's, in points of share (None when unknown)."""
+        if self.churn_rate is None or self.train_churn_rate is None:
+            return None
+        return self.churn_rate - self.train_churn_rate
+
+    @property
+    def model_wins(self) -> bool | None:
+        """Whether the model's ROC AUC is at least the best baseline's (None without both)."""
+        if self.auc is None or self.best_baseline is None or self.values[self.best_baseline]["auc"] is None:
+            return None
+        return self.auc >= self.values[self.best_baseline]["auc"]  # type: ignore[operator]
+
+    @property
+    def verdict(self) -> Text | None:
+        """The card's one-sentence verdict against the best baseline (None without AUCs).
+
+        ``churn.page.verdict_wins`` or, when a baseline ranked better, ``churn.page.verdict_fallback`` (the
+        customers are ranked by it). The page adds the baseline's name (``churn.page.baseline_name.<name>``).
+        """
+        if self.model_wins is None or self.best_baseline is None:
+            return None
+        best = self.ranked_by if self.ranked_by != "model" else self.best_baseline
+        params = {"baseline": best, "model": self.texts["model"]["auc"], "other": self.texts[best]["auc"]}
+        return Text("churn.page.verdict_wins" if self.ranked_by == "model" else "churn.page.verdict_fallback",
+                    params)
 
     @property
     def auc(self) -> float | None:
@@ -468,13 +510,16 @@ class ModelCard:
         return self.auc >= self.recency_auc
 
 
-def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> ModelCard | None:
+def model_card(dataset: Dataset, as_of: datetime, horizon_days: int,
+               result: churn.Backtest | None = None) -> ModelCard | None:
     """The model card; None when the data gate fails.
 
-    The backtest one horizon back, its metrics beside the baselines, the verdicts, the gains and
-    calibration curves.
+    The backtest one horizon back (:func:`crm_core.churn.backtest`, or ``result`` when the caller has it),
+    its metrics beside the baselines, the verdicts, the gains and calibration curves, the base-rate shift
+    and which ranking the customers get.
     """
-    result = churn.backtest(dataset, as_of, horizon_days)
+    if result is None:
+        result = churn.backtest(dataset, as_of, horizon_days)
     if not result.ok or result.gains is None or result.calibration is None:
         return None
     rankings = {ranking.name: ranking for ranking in (result.ranking, *result.baselines) if ranking is not None}
@@ -487,6 +532,7 @@ def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> ModelCar
                  "lift": metric_text("top_decile_lift", ours["top_decile_lift"]),
                  "other_lift": metric_text("top_decile_lift", values[name]["top_decile_lift"])})
         for name in churn.BASELINES if ours["auc"] is not None and values[name]["auc"] is not None)
+    # rows the card leaves out: BG/NBD when its fit is degenerate (it cannot rank anyone)
     return ModelCard(
         train_cutoff=result.train_cutoff, eval_cutoff=result.eval_cutoff, n_customers=result.n_customers or 0,
         churn_rate=result.churn_rate, values=values,
@@ -494,4 +540,9 @@ def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> ModelCar
                for name, row in values.items()},
         verdicts=verdicts, share_contacted=tuple(result.gains["share_contacted"].to_list()),
         gains={name: tuple(result.gains[name].to_list()) for name in RANKINGS if name in result.gains.columns},
-        calibration=tuple(CalibrationPoint(**row) for row in result.calibration.iter_rows(named=True)))
+        calibration=tuple(CalibrationPoint(**row) for row in result.calibration.iter_rows(named=True)),
+        kind=result.model.kind_ if result.model is not None else "booster",
+        selection=result.model.selection_ if result.model is not None else None,
+        train_churn_rate=result.train_churn_rate,
+        best_baseline=result.best_baseline.name if result.best_baseline is not None else None,
+        ranked_by=result.ranked_by, bgnbd_degenerate=result.bgnbd_degenerate)

@@ -98,7 +98,8 @@ def test_sample_in_english_shows_the_model_card_reasons_and_downloads():
     assert at.radio(key="ch_horizon").value == 90
     assert metric(at, "Customers scored") == "4,721"
     metrics = frame(at, "ch_metrics").set_index("Ranking by")
-    assert list(metrics.index) == ["Model", "Recency alone", "BG/NBD P(no order in the horizon)", "BG/NBD 1 − P(alive)"]
+    assert list(metrics.index) == ["Model", "Recency alone", "Logistic regression on log R, F, M",
+                                   "BG/NBD P(no order in the horizon)", "BG/NBD 1 − P(alive)"]
     model_auc, recency_auc = metrics.loc["Model", "ROC AUC"], metrics.loc["Recency alone", "ROC AUC"]
     assert float(model_auc) > float(recency_auc) > 0.5                     # the shown model beats the shown baseline
     assert 0 < float(metrics.loc["Model", "Brier score"]) < 0.25
@@ -107,6 +108,12 @@ def test_sample_in_english_shows_the_model_card_reasons_and_downloads():
     assert metric(at, "Model ROC AUC (backtest)") == model_auc
     page = texts(at)
     assert f"Beats recency alone: ROC AUC {model_auc} vs. {recency_auc}" in page
+    best = max(float(v) for v in metrics["ROC AUC"].drop("Model"))
+    assert float(model_auc) >= best                                         # no baseline ranks better
+    assert (f"at least as well as the best baseline, BG/NBD's probability of no order in the horizon: "
+            f"ROC AUC {model_auc}") in page
+    assert "Chosen: " in page and "Base rate: " in page                     # the choice and the base-rate shift
+    assert "Risk is ranked by" not in page
     assert_reasons_in(at, "en", "Reasons")
     listing = frame(at, "ch_list")
     assert listing["Value at risk"].is_monotonic_decreasing                # sorted by value at risk

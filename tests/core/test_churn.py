@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from sklearn.metrics import roc_auc_score
 
 from crm_core import churn
 from crm_core.churn.reasons import _reasons
@@ -238,8 +239,10 @@ def test_model_beats_the_recency_baseline_out_of_time(dataset: Dataset) -> None:
     assert model.brier < result.churn_rate * (1 - result.churn_rate)  # better than the base rate
     assert recency.brier is None                                       # recency is not a probability
     if result.baseline("bgnbd") is not None:  # crm_core.clv present
-        assert [b.name for b in result.baselines] == ["recency", "bgnbd_horizon", "bgnbd"]
+        assert [b.name for b in result.baselines] == ["recency", "rfm_logistic", "bgnbd_horizon", "bgnbd"]
         assert model.auc > max(result.baseline("bgnbd").auc, result.baseline("bgnbd_horizon").auc)
+    assert model.auc > result.baseline("rfm_logistic").auc and result.model_wins and result.ranked_by == "model"
+    assert result.baseline("rfm_logistic").brier is None and result.train_churn_rate is not None
     gains = result.gains
     assert gains.columns[:3] == ["share_contacted", "model", "recency"] and gains.height == 101
     assert gains.row(0)[1] == 0 and gains.row(-1)[1] == pytest.approx(1.0)
@@ -261,9 +264,10 @@ def test_train_is_deterministic_and_ignores_the_future() -> None:
     second = churn.train(_future_rows(small, as_of), as_of, 90, quick, seed=5)
     frame = churn.features(small, as_of)
     assert np.array_equal(first.predict_proba(frame), second.predict_proba(frame))
-    assert_frame_equal(first.feature_importance, second.feature_importance)
-    assert first.cutoff == as_of - timedelta(days=90) and first.label_end == as_of
-    assert first.calibration == "sigmoid"  # 600 customers: too few for isotonic
+    assert_frame_equal(first.feature_importance_, second.feature_importance_)
+    assert first.selection_ == second.selection_ and first.kind_ == second.kind_
+    assert first.cutoff_ == as_of - timedelta(days=90) and first.label_end_ == as_of
+    assert first.calibration_ == "sigmoid"  # 600 customers: too few for isotonic
     assert first.settings == quick and quick.learning_rate == churn.ChurnSettings().learning_rate == 0.05
 
 
@@ -282,12 +286,87 @@ def test_large_training_sets_are_sampled_by_class() -> None:
     full = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=None), seed=5)
     sampled = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=200), seed=5)
     again = churn.train(small, as_of, settings=churn.ChurnSettings(max_iter=30, max_train_rows=200), seed=5)
-    assert full.n_train == full.n_eligible > 200
-    assert sampled.n_train == 200 and sampled.n_eligible == full.n_eligible
-    assert abs(sampled.train_churn_rate - full.train_churn_rate) < 0.01       # stratified: the churn rate is kept
-    assert sampled.reference == full.reference                                # reasons compare with everyone
+    assert full.n_train_ == full.n_eligible_ > 200
+    assert sampled.n_train_ == 200 and sampled.n_eligible_ == full.n_eligible_
+    assert abs(sampled.train_churn_rate_ - full.train_churn_rate_) < 0.01     # stratified: the churn rate is kept
+    assert sampled.reference_ == full.reference_                              # reasons compare with everyone
     frame = churn.features(small, as_of)
     assert np.array_equal(sampled.predict_proba(frame), again.predict_proba(frame))  # the seed fixes the sample
+
+
+def test_the_kind_is_chosen_on_the_window_before_training_and_never_sees_as_of() -> None:
+    small = synthetic(n_customers=600, seed=11)
+    as_of = SYN_AS_OF - timedelta(days=30)
+    quick = churn.ChurnSettings(max_iter=60)
+    model = churn.ChurnModel(90, quick, random_state=5).fit(small, as_of)
+    selection = model.selection_
+    assert selection.method == "earlier_window" and selection.cutoff == as_of - timedelta(days=180)
+    assert [kind for kind, _ in selection.auc] == list(churn.CANDIDATES) == ["logistic", "booster"]
+    best = max(auc for _, auc in selection.auc)
+    assert model.kind_ == selection.chosen == next(kind for kind, auc in selection.auc if auc == best)
+    # the choice is made on data before as_of only: lines after it change nothing
+    again = churn.ChurnModel(90, quick, random_state=5).fit(_future_rows(small, as_of), as_of)
+    assert again.selection_ == selection
+    # each candidate's score is the ROC AUC of a model fitted one horizon earlier, judged on the training window
+    for kind, auc in selection.auc:
+        earlier = churn.ChurnModel(90, quick, (kind,), random_state=5).fit(small, as_of - timedelta(days=90))
+        window = churn.features(small, as_of - timedelta(days=90)).join(
+            churn.labels(small.transactions, as_of - timedelta(days=90), 90).select("customer_id", "churned"),
+            on="customer_id").sort("customer_id")
+        uncalibrated = earlier.estimator_.calibrated_classifiers_[0].estimator
+        risk = uncalibrated.predict_proba(earlier.matrix(window))[:, 1]
+        assert auc == pytest.approx(roc_auc_score(window["churned"].cast(pl.Int8).to_numpy(), risk), abs=1e-9)
+
+
+def test_too_short_an_earlier_window_chooses_by_folds() -> None:
+    small = synthetic(n_customers=600, seed=11, days=300)
+    as_of = START + timedelta(days=300)
+    model = churn.ChurnModel(90, churn.ChurnSettings(max_iter=40, min_selection_class=10_000)).fit(small, as_of)
+    assert model.selection_.method == "cross_validation" and model.selection_.cutoff is None
+    assert all(auc is not None and 0.5 < auc <= 1 for _, auc in model.selection_.auc)
+
+
+def test_a_logistic_model_scores_and_explains_like_the_booster() -> None:
+    small = synthetic(n_customers=600, seed=11)
+    as_of = SYN_AS_OF - timedelta(days=30)
+    model = churn.ChurnModel(90, candidates=("logistic",)).fit(small, as_of)
+    assert model.kind_ == "logistic" and model.selection_.method == "single"
+    scored = churn.score(small, as_of, model=model)
+    assert scored["churn_probability"].is_between(0, 1).all() and scored["reasons"].str.contains("churn.reason").any()
+    assert set(model.feature_importance_["feature"]) == set(model.feature_names_)
+
+
+def test_a_model_that_loses_to_a_baseline_hands_the_ranking_to_it(dataset: Dataset) -> None:
+    # a booster with one shallow tree ranks churners badly: the backtest must say so and rank by the baseline
+    weak = churn.ChurnSettings(max_iter=1, max_leaf_nodes=2, learning_rate=0.01)
+    result = churn.backtest(dataset, SYN_AS_OF, 90, weak, candidates=("booster",))
+    best = result.best_baseline
+    assert best is not None and result.ranking.auc < best.auc and result.model_wins is False
+    assert result.ranked_by in churn.FALLBACKS and result.baseline(result.ranked_by).auc > result.ranking.auc
+    model = churn.train(dataset, SYN_AS_OF, 90, weak, candidates=("booster",))
+    ranking = churn.ranking_model(dataset, SYN_AS_OF, model, result)
+    assert ranking is not model and ranking.kind_ == result.ranked_by
+    assert ranking.cutoff_ == model.cutoff_ and ranking.settings == weak
+    scored = churn.score(dataset, SYN_AS_OF, model=ranking)
+    assert scored["churn_probability"].null_count() == 0 and scored["risk_source"].unique().to_list() == ["model"]
+    # a model that wins keeps the ranking
+    good = churn.backtest(dataset, SYN_AS_OF, 90)
+    assert churn.ranking_model(dataset, SYN_AS_OF, model, good) is model
+
+
+def test_the_bgnbd_baseline_ranks_customers_by_their_own_id() -> None:
+    small = synthetic(n_customers=600, seed=11)
+    as_of = SYN_AS_OF - timedelta(days=30)
+    model = churn.ChurnModel(90, candidates=("bgnbd_horizon",)).fit(small, as_of)
+    frame = churn.features(small, as_of)
+    expected = churn.bgnbd_churn_risk(small.transactions, as_of, 90)
+    got = frame.select("customer_id").with_columns(pl.Series("p", model.predict_proba(frame)))
+    joined = got.join(expected, on="customer_id")
+    assert joined.height == frame.height
+    np.testing.assert_allclose(joined["p"].to_numpy(), joined["bgnbd_p_no_purchase"].to_numpy())
+    # reversed rows, same answers: it looks customers up rather than trusting the order
+    backwards = frame.reverse()
+    np.testing.assert_allclose(model.predict_proba(backwards)[::-1], model.predict_proba(frame))
 
 
 def test_top_decile_lift_and_gains_by_hand() -> None:
@@ -362,7 +441,7 @@ def test_reasons_match_the_features_they_name(dataset: Dataset, model: churn.Chu
     high = scored.filter(pl.col("risk_tier") == "high")
     assert (high["reasons"] != "[]").mean() > 0.8
     # the main reason pushes this customer's risk up: neutralising it lowers the model's probability
-    definitions = {reason.key: reason for reason in _reasons(model.reference)}
+    definitions = {reason.key: reason for reason in _reasons(model.reference_)}
     sample = scored.filter(pl.col("main_reason").is_not_null()).head(50).join(frame, on="customer_id")
     for row in sample.iter_rows(named=True):
         reason = definitions[row["main_reason"].removeprefix("churn.reason.")]

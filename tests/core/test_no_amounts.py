@@ -127,7 +127,7 @@ def test_churn_trains_and_scores_without_monetary_features() -> None:
     model = churn.train(dataset, as_of)
     money = {"monetary", "avg_order_value", "revenue_last_90d", "revenue_prev_90d", "spend_trend",
              "aov_last_180d", "aov_before_180d", "basket_trend", "refund_share"}
-    assert not money & set(model.feature_names) and "recency_days" in model.feature_names
+    assert not money & set(model.feature_names_) and "recency_days" in model.feature_names_
     scored = churn.score(dataset, as_of, model=model)
     assert scored.height == frame.height and scored["churn_probability"].null_count() == 0
     assert set(scored["value_source"].unique()) == {"no_amounts"}

@@ -145,7 +145,7 @@ def test_the_sample_is_scored_by_the_model(sample, sample_view):
     assert headline.value_at_risk == pytest.approx(view.scored["value_at_risk"].sum())
     assert 0 < headline.value_share < 1
     assert view.tier_help == views.Text("churn.tier.help", {"low": 0.33, "high": 0.66})
-    assert view.facts.n_train == view.model.n_train and len(view.facts.importance) == views.TOP_FEATURES
+    assert view.facts.n_train == view.model.n_train_ and len(view.facts.importance) == views.TOP_FEATURES
     assert view.facts.importance[0].feature == "recency_days"
     importance = [bar.importance for bar in view.facts.importance]
     assert importance == sorted(importance, reverse=True)
@@ -172,6 +172,13 @@ def test_the_sample_model_card_beats_every_baseline(sample):
     assert [v.baseline for v in card.verdicts] == list(churn.BASELINES)
     assert card.verdicts[0].key == "churn.page.verdict_beats"
     assert card.verdicts[0].params["model"] == card.texts["model"]["auc"]
+    assert card.model_wins and card.ranked_by == "model" and card.best_baseline == "bgnbd_horizon"
+    assert card.verdict == views.Text("churn.page.verdict_wins", {
+        "baseline": "bgnbd_horizon", "model": card.texts["model"]["auc"], "other": card.texts["bgnbd_horizon"]["auc"]})
+    assert card.shown == views.RANKINGS and card.bgnbd_degenerate is None
+    assert card.selection.method == "earlier_window" and card.kind in churn.CANDIDATES
+    assert card.base_rate_shift == pytest.approx(card.churn_rate - card.train_churn_rate)
+    assert abs(card.base_rate_shift) < 0.1
     assert list(card.gains) == list(views.RANKINGS) and len(card.share_contacted) == 101
     assert [p.decile for p in card.calibration] == list(range(1, 11))
     assert sum(p.customers for p in card.calibration) == card.n_customers

@@ -253,22 +253,61 @@ def capacity(point: core.Capacity, fmt: Formats) -> None:
 # ---------------------------------------------------------------- model card
 
 def auc_metric(slot: Any, card: core.ModelCard) -> None:
-    """The headline's backtest AUC, against recency alone."""
+    """The headline's backtest AUC, against the best baseline (red when that baseline ranks better)."""
+    best = card.best_baseline
     slot.metric(t("churn.page.metric.auc"), core.metric_text("auc", card.auc), border=True,
-                delta=(t("churn.page.metric.auc_delta", value=core.metric_text("auc", card.recency_auc))
-                       if card.beats_recency is not None else None),
-                delta_color="inverse" if card.beats_recency is False else "normal",
+                delta=(t("churn.page.metric.auc_delta", baseline=t(f"churn.metric.{best}"),
+                         value=card.texts[best]["auc"]) if best is not None else None),
+                delta_color="inverse" if card.model_wins is False else "normal",
                 delta_arrow="off", help=t("churn.page.metric.auc_help"))
+
+
+def kind_name(kind: str) -> str:
+    """The name of what ranks the customers: a model kind or a baseline."""
+    return t(f"churn.page.kind.{kind}")
+
+
+def ranked_by_notice(facts: core.ModelFacts | None) -> None:
+    """Say so, above everything else, when a baseline ranks the customers because it beat the model."""
+    if facts is not None and facts.kind in core.FALLBACKS:
+        st.warning(t("churn.page.ranked_by_baseline", baseline=kind_name(facts.kind)), icon=":material/swap_vert:")
+
+
+def _selection_text(selection: core.churn.Selection | None, fmt: Formats) -> str | None:
+    if selection is None or selection.method == "single":
+        return None
+    scores = t("churn.page.list_sep").join(
+        t("churn.page.selection_score", kind=kind_name(kind), auc=core.metric_text("auc", auc))
+        for kind, auc in selection.auc)
+    if selection.method == "earlier_window" and selection.cutoff is not None:
+        return t("churn.page.selection_window", chosen=kind_name(selection.chosen), cutoff=fmt.date(selection.cutoff),
+                 scores=scores)
+    return t("churn.page.selection_folds", chosen=kind_name(selection.chosen), scores=scores)
 
 
 def model_card(card: core.ModelCard, facts: core.ModelFacts, as_of: datetime, fmt: Formats) -> None:
     """The backtest's metrics beside the baselines, the verdicts, gains, calibration and importance."""
     st.caption(t("churn.page.card_caption", train=fmt.date(card.train_cutoff), start=fmt.date(card.eval_cutoff),
                  end=fmt.date(as_of), customers=fmt.number(card.n_customers), rate=fmt.percent(card.churn_rate)))
-    st.table({  # a static table: four rows, numbers as people write them ("–" = not computed)
-        t("churn.page.card_column.ranking"): [t(f"churn.metric.{name}") for name in core.RANKINGS],
-        **{t(f"churn.metric.{m}"): [card.texts[name][m] for name in core.RANKINGS] for m in core.METRICS},
+    verdict = card.verdict
+    if verdict is not None:
+        named = t(f"churn.page.baseline_name.{verdict.params['baseline']}")
+        sentence = t(verdict.key, **{**verdict.params, "baseline": named})
+        (st.success if card.ranked_by == "model" else st.warning)(
+            sentence, icon=":material/verified:" if card.ranked_by == "model" else ":material/swap_vert:")
+    chosen = _selection_text(card.selection, fmt)
+    if chosen is not None:
+        st.caption(chosen)
+    rows = card.shown
+    st.table({  # a static table, numbers as people write them ("–" = not computed)
+        t("churn.page.card_column.ranking"): [t(f"churn.metric.{name}") for name in rows],
+        **{t(f"churn.metric.{m}"): [card.texts[name][m] for name in rows] for m in core.METRICS},
     }, hide_index=True)
+    if card.bgnbd_degenerate is not None:
+        st.caption(":material/info: " + t("churn.page.bgnbd_degenerate"))
+    if card.base_rate_shift is not None:
+        st.caption(t("churn.page.base_rate_shift", train=fmt.percent(card.train_churn_rate),
+                     test=fmt.percent(card.churn_rate), points=f"{card.base_rate_shift * 100:+.1f}"))
     if card.verdicts:
         st.markdown("\n".join("- " + t(v.key, baseline=t(f"churn.page.baseline_name.{v.baseline}"), **v.params)
                               for v in card.verdicts))
@@ -294,6 +333,20 @@ def model_card(card: core.ModelCard, facts: core.ModelFacts, as_of: datetime, fm
     st.caption(t("churn.page.charts_caption"))
 
     bars = facts.importance
+    if bars:  # a baseline that ranks by one score has nothing to shuffle
+        _importance_chart(bars)
+    st.caption(t("churn.page.model_facts", customers=fmt.number(facts.n_train), cutoff=fmt.date(facts.cutoff),
+                 end=fmt.date(facts.label_end), rate=fmt.percent(facts.train_churn_rate), kind=kind_name(facts.kind),
+                 method=t(f"churn.page.calibration_method.{facts.calibration}"), features=facts.n_features))
+    chosen_now = _selection_text(facts.selection, fmt)
+    if chosen_now is not None:
+        st.caption(chosen_now)
+    if facts.n_eligible > facts.n_train:
+        st.caption(t("churn.page.model_sample", customers=fmt.number(facts.n_train),
+                     eligible=fmt.number(facts.n_eligible)))
+
+
+def _importance_chart(bars: tuple[core.Importance, ...]) -> None:
     st.plotly_chart(churn_charts.importance_chart(
         [t(f"churn.feature.{bar.feature}") for bar in bars], [bar.importance for bar in bars],
         [bar.std for bar in bars],
@@ -301,9 +354,3 @@ def model_card(card: core.ModelCard, facts: core.ModelFacts, as_of: datetime, fm
         hover=[t("churn.page.importance_hover", feature=t(f"churn.feature.{bar.feature}"),
                  value=f"{bar.importance:.4f}", std=f"{bar.std:.4f}") for bar in bars]),
         width="stretch", key="ch_importance")
-    st.caption(t("churn.page.model_facts", customers=fmt.number(facts.n_train), cutoff=fmt.date(facts.cutoff),
-                 end=fmt.date(facts.label_end), rate=fmt.percent(facts.train_churn_rate),
-                 method=t(f"churn.page.calibration_method.{facts.calibration}"), features=facts.n_features))
-    if facts.n_eligible > facts.n_train:
-        st.caption(t("churn.page.model_sample", customers=fmt.number(facts.n_train),
-                     eligible=fmt.number(facts.n_eligible)))

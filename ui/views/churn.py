@@ -1,17 +1,22 @@
 """Cached wrappers of :mod:`crm_core.views.churn` (the Churn risk page).
 
 The risk view scores with the model :func:`ui.analyses.churn_model` caches, the one the Customers and
-Customer 360 pages use, so a session that opens them all trains it once.
+Customer 360 pages use, so a session that opens them all trains it once; the model card reads the backtest
+that chose it.
 """
 from datetime import datetime
 
 from crm_core.dataset import Dataset
 from crm_core.views import churn as core
-from ui.analyses import churn_model
+from ui.analyses import churn_backtest, churn_model
 from ui.cache import cached
 
 gate = cached(core.gate)
-model_card = cached(core.model_card)
+
+
+@cached
+def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> core.ModelCard | None:
+    return core.model_card(dataset, as_of, horizon_days, result=churn_backtest(dataset, as_of, horizon_days))
 
 
 @cached
