@@ -8,7 +8,7 @@ drawn by :mod:`ui.sections.churn`.
 """
 import streamlit as st
 
-from crm_core.views.churn import DEFAULT_HORIZON, DEFAULT_SAVE_RATE, HORIZONS, TIERS
+from crm_core.views.churn import AT_RISK_TIERS, DEFAULT_HORIZON, DEFAULT_SAVE_RATE, HORIZONS, TIERS
 from ui import base, shell, widgets
 from ui.i18n import format_date
 from ui.sections import churn as sections
@@ -55,8 +55,10 @@ tabs = widgets.tabs("churn_tab", ["list", "model", "breakdown", "capacity"], lam
 
 with tabs["list"]:
     chosen = widgets.multiselect(t("churn.page.tier_filter"), list(TIERS), "ch_tier", container=st.columns([2, 3])[0],
-                                 format_func=sections.tier_name, help=sections.text(view.tier_help))
+                                 format_func=sections.tier_name, help=sections.text(view.tier_help),
+                                 default=AT_RISK_TIERS)
     sections.risk_list(view, chosen, amounts, fmt)
+    base.risk_legend(horizon)
 
 with tabs["breakdown"]:
     st.subheader(t("churn.page.by_segment"))

@@ -8,6 +8,7 @@ customer travels in the link as ``?customer=<id>``.
 import streamlit as st
 
 from crm_core.customers import UnknownCustomer
+from crm_core.views.customers import CHURN_HORIZON_DAYS
 from ui import base, shell, state, widgets
 from ui.sections import customers as sections
 from ui.state import lang, t
@@ -58,6 +59,7 @@ except UnknownCustomer as error:
 sections.profile_card(view, language)
 sections.key_figures(view, language, ctx.currency)
 sections.churn_box(view)
+base.risk_legend(CHURN_HORIZON_DAYS)
 sections.timeline(view, language, ctx.currency)
 sections.monthly_spend(view, language, ctx.currency)
 sections.next_products(view, language, ctx.currency)

@@ -6,7 +6,7 @@ pages it server-side and masks phone and email before anything reaches the brows
 """
 import streamlit as st
 
-from crm_core.views.customers import DEFAULT_PAGE_SIZE, MONEY, PAGE_SIZES, PRESET, ListFilters
+from crm_core.views.customers import CHURN_HORIZON_DAYS, DEFAULT_PAGE_SIZE, MONEY, PAGE_SIZES, PRESET, ListFilters
 from ui import base, shell, widgets
 from ui.cache import SHARED_FLAG
 from ui.i18n import currency_symbol, format_date, format_money, format_number
@@ -31,6 +31,7 @@ st.caption(t("customers.page.caption", customers=format_number(overview.customer
              buyers=format_number(overview.buyers, language), prospects=format_number(overview.prospects, language),
              as_of=format_date(ctx.as_of, language), preset=t(f"segmentation.preset.{PRESET}")))
 sections.missing(overview.notes)
+base.risk_legend(CHURN_HORIZON_DAYS)
 
 
 def header(name: str) -> str:

@@ -87,3 +87,12 @@ def refund_only_list(ctx: Any) -> None:
                        as_of=format_date(ctx.as_of, language)), icon=":material/undo:"):
         st.caption(t("app.base.refund_only_help"))
         st.dataframe({t("customers.column.customer_id"): list(ids)}, hide_index=True, key="base_refund_only")
+
+
+def risk_legend(days: int, container: Any = None) -> None:
+    """The one language of risk: the churn tier is "risk"; the lifecycle stage and RFM segment say other things.
+
+    Shown beside every list that carries more than one of them (Churn risk, Customers, Customer 360).
+    """
+    with (container if container is not None else st).expander(t("app.risk_legend.title"), icon=":material/translate:"):
+        st.markdown(t("app.risk_legend.body", days=days))

@@ -71,6 +71,8 @@ FLOAT = Codec(lambda raw: float(_as_one(raw)), lambda v: f"{v:g}")
 BOOL = Codec(_decode_bool, lambda v: "true" if v else "false")
 DATE = Codec(lambda raw: date.fromisoformat(_as_one(raw)), lambda v: v.isoformat())
 TEXTS = Codec(lambda raw: [x for x in _as_list(raw) if x != ""], list)
+# A choice of several whose default is not "all": an empty choice (everyone) travels as one empty value.
+CHOSEN = Codec(TEXTS.decode, lambda v: list(v) or [""])
 DATE_RANGE = Codec(lambda raw: tuple(date.fromisoformat(x) for x in _as_list(raw)),
                    lambda v: [d.isoformat() for d in v])
 

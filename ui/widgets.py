@@ -79,11 +79,16 @@ def radio(label: str, options: Sequence[Any], key: str, default: Any = None, *, 
 
 def multiselect(label: str, options: Sequence[str], key: str, *, container: Any = st,
                 format_func: Callable[[Any], str] | None = None, help: str | None = None,
-                placeholder: str | None = None) -> list[str]:
+                placeholder: str | None = None, default: Sequence[str] = ()) -> list[str]:
+    """A choice of several (empty = all). A ``default`` other than all needs ``format_func`` (linked by value)."""
     options = list(options)
     allowed = set(options)
     valid = lambda v: all(x in allowed for x in v)  # noqa: E731
-    if format_func is None:
+    if default:
+        chosen = [x for x in default if x in allowed]
+        state.claim(key, chosen, state.CHOSEN, valid=valid, fix=lambda v: [x for x in v if x in allowed])
+        extra = dict(_KEPT)
+    elif format_func is None:
         state.check_link(key, [], state.TEXTS, valid=valid)
         if not valid(st.session_state.get(key, [])):  # the data changed under a kept choice
             st.session_state[key] = [x for x in st.session_state[key] if x in allowed]

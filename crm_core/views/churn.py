@@ -33,7 +33,7 @@ from crm_core.features import customer_summary
 from crm_core.segmentation import PRESETS, rfm
 
 __all__ = [
-    "CURVE_POINTS", "DEFAULT_CAPACITY", "DEFAULT_HORIZON", "DEFAULT_SAVE_RATE", "FALLBACKS",
+    "AT_RISK_TIERS", "CURVE_POINTS", "DEFAULT_CAPACITY", "DEFAULT_HORIZON", "DEFAULT_SAVE_RATE", "FALLBACKS",
     "FLAG_NEEDS", "HORIZONS", "METRICS", "PROFILE_COLUMNS", "RANKINGS", "RISK_THRESHOLDS", "RULE_HIGH_FLAGS",
     "SEGMENT_PRESET", "TIERS", "TOP_FEATURES",
     "Breakdown", "CalibrationPoint", "Capacity", "FlagRow", "Gate", "Headline", "Importance", "ModelCard",
@@ -44,6 +44,7 @@ __all__ = [
 HORIZONS: tuple[int, ...] = (30, 60, 90, 180)   # days ahead the risk is about
 DEFAULT_HORIZON = 90
 TIERS: tuple[str, ...] = ("high", "medium", "low")   # crm_core.churn.RISK_TIERS, riskiest first
+AT_RISK_TIERS: tuple[str, ...] = ("high", "medium")   # what the at-risk list shows until the reader changes it
 RISK_THRESHOLDS = (0.33, 0.66)                  # Klaviyo's bands on the calibrated probability
 RULE_HIGH_FLAGS = 2                             # rules mode: this many warning flags make a customer "high"
 DEFAULT_CAPACITY = 200                          # "we can call 200 customers"

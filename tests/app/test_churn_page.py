@@ -114,8 +114,11 @@ def test_sample_in_english_shows_the_model_card_reasons_and_downloads():
             f"ROC AUC {model_auc}") in page
     assert "Chosen: " in page and "Base rate: " in page                     # the choice and the base-rate shift
     assert "Risk is ranked by" not in page
+    assert at.multiselect(key="ch_tier").value == ["high", "medium"]        # the at-risk list opens on High + Medium
+    assert "Risk, stage and segment: three different things" in [e.label for e in at.expander]
     assert_reasons_in(at, "en", "Reasons")
     listing = frame(at, "ch_list")
+    assert set(listing["Risk"]) == {"High", "Medium"}                      # no low-risk customer on top
     assert listing["Value at risk"].is_monotonic_decreasing                # sorted by value at risk
     assert listing["Customer ID"].str.fullmatch(r"\./customer_360\?lang=en&customer=C\d{6}").all()  # opens Customer 360
     assert {"Customer ID", "Name", "Region", "Owner", "Phone", "Suggested action",
@@ -157,7 +160,7 @@ def test_invalid_link_values_fall_back_to_the_defaults():
              clear=False)
     assert_healthy(at)
     assert at.radio(key="ch_horizon").value == 90
-    assert at.multiselect(key="ch_tier").value == []
+    assert at.multiselect(key="ch_tier").value == ["high", "medium"]
     assert at.slider(key="ch_capacity").value == 200
     assert at.slider(key="ch_save").value == 20
     assert sum("not valid here" in w.value for w in at.warning) >= 3
@@ -222,6 +225,9 @@ def test_tiny_upload_fails_the_gate_names_the_check_and_shows_flags():
     assert "Load a longer order history or choose a shorter prediction horizon." in page
     assert "Customers at the training cut-off: 0 (needs 200)" in page
     assert metric(at, "Risk from") == "Rules"
+    assert set(frame(at, "ch_list")["Customer ID"]) == {"K002", "K004"}     # High + Medium: the flagged ones
+    at.multiselect(key="ch_tier").set_value([]).run()                        # everyone
+    assert re.search(r"[?&]ch_tier=(&|$)", at.code[0].value)                 # "all" travels in the link, empty
     listing = frame(at, "ch_list").set_index("Customer ID")
     assert "Churn probability" not in listing.columns                        # flags instead of probabilities
     assert len(listing) == 4

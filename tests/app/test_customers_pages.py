@@ -70,6 +70,8 @@ def test_table_on_the_sample_in_english(picks):
     phones = [p for p in frame["Phone"].tolist() if isinstance(p, str)]
     assert phones and all(MASKED_PHONE.match(p) for p in phones), phones[:5]
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download Excel"]
+    legend = next(e for e in at.expander if e.label == "Risk, stage and segment: three different things")
+    assert "Churn risk" in legend.markdown[0].value and "next 90 days" in legend.markdown[0].value
     # the default sort is revenue, highest first
     revenue = frame["Revenue"].tolist()
     assert revenue == sorted(revenue, reverse=True)
@@ -89,6 +91,8 @@ def test_table_in_chinese():
     stages = {translate("zh", f"lifecycle.stage.{stage}") for stage in STAGES}
     assert set(frame["生命周期阶段"].dropna()) <= stages and frame["生命周期阶段"].notna().all()
     assert [b.label for b in at.get("download_button")] == ["下载 CSV", "下载 Excel"]
+    assert "风险、阶段与分群：三件不同的事" in [e.label for e in at.expander]
+    assert "有流失风险" not in set(frame["生命周期阶段"].dropna())  # the stage is "overdue", not a second risk
 
 
 def test_link_filters_narrow_the_table(picks):
@@ -133,6 +137,7 @@ def test_360_of_a_customer_with_a_rich_history(picks):
     for label in ("First order", "Orders", "Revenue", "RFM segment", "Lifecycle stage", "P(alive)",
                   "Churn probability", "Expected next order"):
         assert label in labels, label
+    assert "Risk, stage and segment: three different things" in [e.label for e in at.expander]
     assert len(at.get("plotly_chart")) == 2  # timeline and monthly spend
     tables = {tuple(d.value.columns): d.value for d in at.dataframe}
     products = re.findall(r"^\*\*(\d)\. .+\*\* · likelihood \d+% · expected value CN¥", page, re.MULTILINE)

@@ -57,10 +57,10 @@ def test_sample_in_english_shows_stages_values_and_the_model():
     as_of = default_as_of(sample.transactions)
     expected = stages(sample.transactions, as_of, sample.customers)["stage"].value_counts()
     count = dict(expected.iter_rows())
-    assert metric(at, "At risk") == f"{count['at_risk']:,}"
+    assert metric(at, "Overdue") == f"{count['at_risk']:,}"
     assert metric(at, "Customers") == f"{sum(count.values()):,}"
     cells = table_cells(at)
-    for name in ("Prospect", "New", "Active", "At risk", "Dormant", "Churned", "Reactivated"):
+    for name in ("Prospect", "New", "Active", "Overdue", "Dormant", "Churned", "Reactivated"):
         assert name in cells
     assert "No order for 348+ days" in cells                          # the churned rule with the derived window
     model = predict(sample.transactions, as_of, 365, 0.01).betageo.params_
@@ -84,11 +84,11 @@ def test_sample_in_chinese_translates_stages_and_the_model_card():
     assert_healthy(at)
     assert at.title[0].value == "生命周期与价值"
     cells = table_cells(at)
-    for name in ("潜在客户", "新客户", "活跃", "有流失风险", "沉睡", "已流失", "已召回"):
+    for name in ("潜在客户", "新客户", "活跃", "逾期未购", "沉睡", "已流失", "已召回"):
         assert name in cells
-    assert "At risk" not in cells and "Churned" not in cells
+    assert "Overdue" not in cells and "Churned" not in cells
     assert "对数似然" in cells and "含义" in " ".join(c for t in at.table for c in t.value.columns)
-    assert metric(at, "有流失风险")
+    assert metric(at, "逾期未购")
     assert metric(at, "BG/NBD 拟合客户") == "4,721"
     assert "lifecycle." not in texts(at)                                 # no untranslated key leaks
 

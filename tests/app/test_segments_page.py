@@ -78,7 +78,7 @@ def test_sample_in_chinese():
     assert_healthy(at)
     assert at.title[0].value == "客户分群"
     table = frame(at, "分群", "建议动作")
-    assert {"冠军客户", "有流失风险", "休眠客户"} <= set(table["分群"])
+    assert {"冠军客户", "需挽回", "休眠客户"} <= set(table["分群"])
     assert "奖励并留住" in table["建议动作"].iloc[0]
     assert "客户名单" in [tab.label for tab in at.tabs]
     assert "segmentation." not in texts(at)
