@@ -415,7 +415,9 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
         result = _part(notes, "clv", predict, transactions, as_of_dt, horizon_days)
         if result is not None:
             predicted = result.table
-            clv_columns = ["p_alive", f"expected_orders_next_{horizon_days}_days",
+            # a degenerate BG/NBD fit sees no drop-out: its P(alive) is ~1 for everyone and tells nobody apart
+            alive = [] if result.betageo.degenerate_ else ["p_alive"]
+            clv_columns = [*alive, f"expected_orders_next_{horizon_days}_days",
                            f"predicted_value_{horizon_days}_days", "expected_next_order_date", "next_order_basis",
                            "days_overdue"]
             table = table.join(predicted.select("customer_id", *clv_columns), on="customer_id", how="left")

@@ -319,3 +319,14 @@ def test_downloads_of_the_table_are_masked():
     assert "13812345678" not in csv_text and "zhang.wei" not in csv_text and "138****5678" in csv_text
     workbook = to_excel_bytes(safe)
     assert b"13812345678" not in workbook
+
+
+def test_a_degenerate_bgnbd_fit_leaves_p_alive_out_of_the_table_and_says_why(small):
+    from tests.core.test_clv import loyal_transactions
+
+    dataset = Dataset(loyal_transactions())
+    table = cu.customer_table(dataset, datetime(2024, 1, 1), include=("segments", "clv"))
+    assert "p_alive" not in table.frame.columns                  # ~1 for everyone: it tells nobody apart
+    assert "predicted_value_365_days" in table.frame.columns     # the other predictions stay
+    assert "lifecycle.note.no_dropout" in [note.key for note in table.notes]
+    assert "p_alive" in small[2].frame.columns                  # a sound fit keeps it
