@@ -112,8 +112,11 @@ def test_columns_follow_the_data_that_exists():
     for absent in ("name", "phone", "owner", "next_product", "last_interaction_date", "complaints_last_90d",
                    "dominant_category"):
         assert absent not in table.columns
-    for present in ("orders", "revenue", "segment", "tier", "stage", "p_alive", "risk_tier"):
+    for present in ("orders", "revenue", "segment", "tier", "stage", "risk_tier"):
         assert present in table.columns
+    # four customers who never stopped: BG/NBD sees no drop-out (a → 0), so there is no P(alive) to show
+    assert "p_alive" not in table.columns
+    assert "lifecycle.note.no_dropout" in [note.key for note in cu.customer_table(bare, AS_OF).notes]
     only = cu.customer_table(data, AS_OF, include=()).frame
     assert set(only.columns) >= {"name", "orders", "revenue", "dominant_category"}
     assert not {"segment", "stage", "p_alive", "risk_tier", "next_product", "last_interaction_date"} & set(only.columns)
