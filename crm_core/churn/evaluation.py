@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from crm_core.churn.baselines import bgnbd_scores
 from crm_core.churn.gate import Sufficiency, sufficiency
 from crm_core.churn.inputs import features, labels
-from crm_core.churn.model import CANDIDATES, FALLBACKS, ChurnModel, ChurnSettings, train
+from crm_core.churn.model import CANDIDATES, FALLBACKS, ChurnModel, ChurnSettings, baseline_risk, training_frame
 from crm_core.dataset import Dataset
 from crm_core.features import DateLike, to_datetime
 
@@ -177,7 +177,8 @@ def backtest(
                      train_cutoff=eval_cutoff - timedelta(days=horizon_days), eval_cutoff=eval_cutoff)
     if not gate.ok:
         return empty
-    model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed, candidates=candidates)
+    train_frame = training_frame(dataset, eval_cutoff - timedelta(days=horizon_days), horizon_days, settings)
+    model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(dataset, eval_cutoff, train_frame)
     frame = features(dataset, eval_cutoff, **settings.feature_options()).join(
         labels(dataset.transactions, eval_cutoff, horizon_days).select("customer_id", "churned"), on="customer_id")
     churned = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
@@ -187,9 +188,8 @@ def backtest(
     def ranking(name: str, risk: np.ndarray, brier: float | None = None) -> Ranking:
         return Ranking(name, brier=brier, **(_metrics(churned, risk) if both_classes else {}))
 
-    rfm_model = train(dataset, eval_cutoff, horizon_days, settings, seed=seed, candidates=("rfm_logistic",))
     curves = {"model": probability, "recency": frame["recency_days"].to_numpy(),
-              "rfm_logistic": rfm_model.predict_proba(frame)}
+              "rfm_logistic": baseline_risk("rfm_logistic", train_frame, frame, settings, seed)}
     bgnbd = bgnbd_scores(dataset.transactions, eval_cutoff, horizon_days)
     degenerate = None
     if bgnbd is not None and bgnbd.degenerate:

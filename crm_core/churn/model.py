@@ -126,8 +126,11 @@ def _estimator(kind: str, settings: ChurnSettings, seed: int, names: Sequence[st
                      ("logit", LogisticRegression(C=strength, max_iter=1000, random_state=seed))])
 
 
-def _training_frame(dataset: Dataset, cutoff: datetime, horizon_days: int, **feature_options: Any) -> pl.DataFrame:
-    frame = features(dataset, cutoff, **feature_options)
+def training_frame(dataset: Dataset, cutoff: datetime, horizon_days: int,
+                   settings: ChurnSettings = ChurnSettings()) -> pl.DataFrame:  # noqa: B008 - frozen
+    """Features as of ``cutoff`` (:func:`features`, with the settings' options) and the ``churned`` label of the
+    ``horizon_days`` that follow, one row per customer with an order before ``cutoff``, sorted by id."""
+    frame = features(dataset, cutoff, **settings.feature_options())
     outcome = labels(dataset.transactions, cutoff, horizon_days).select("customer_id", "churned")
     return frame.join(outcome, on="customer_id", how="inner").sort("customer_id")
 
@@ -155,6 +158,18 @@ def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
 
 def _auc(target: np.ndarray, risk: np.ndarray) -> float | None:
     return float(roc_auc_score(target, risk)) if 0 < target.sum() < len(target) else None
+
+
+def baseline_risk(kind: str, train: pl.DataFrame, scored: pl.DataFrame,
+                  settings: ChurnSettings = ChurnSettings(), seed: int = 0) -> np.ndarray:  # noqa: B008 - frozen
+    """Risk of each row of ``scored`` by the feature-based ranking ``kind`` ("recency", "rfm_logistic",
+    "logistic", "booster") fitted on the labelled ``train`` frame (:func:`training_frame`), uncalibrated: a
+    baseline's ranking, at a fraction of :class:`ChurnModel`'s cost."""
+    frame = _sampled(train, settings.max_train_rows, seed)
+    names = ChurnModel._names(kind, frame)
+    with threadpool_limits(limits=settings.n_threads, user_api="openmp"):
+        model = _estimator(kind, settings, seed, names).fit(_matrix(frame, names), _target(frame))
+        return model.predict_proba(_matrix(scored, names))[:, 1]
 
 
 # ---------------------------------------------------------------- the model
@@ -201,13 +216,17 @@ class ChurnModel:
 
     # ---- fitting
     def fit(self, dataset: Dataset, as_of: DateLike) -> ChurnModel:
+        return self._fit(dataset, to_datetime(as_of))
+
+    def _fit(self, dataset: Dataset, as_of_dt: datetime, everyone: pl.DataFrame | None = None) -> ChurnModel:
+        """:meth:`fit`; ``everyone`` is the training frame when the caller has it (:func:`training_frame`)."""
         unknown = [kind for kind in self.candidates if kind not in KINDS]
         if not self.candidates or unknown:
             raise ValueError(f"candidates must be among {KINDS}, got {self.candidates}")
         settings, seed, horizon = self.settings, self.random_state, self.horizon_days
-        as_of_dt = to_datetime(as_of)
         cutoff = as_of_dt - timedelta(days=horizon)
-        everyone = _training_frame(dataset, cutoff, horizon, **settings.feature_options())
+        if everyone is None:
+            everyone = training_frame(dataset, cutoff, horizon, settings)
         frame = _sampled(everyone, settings.max_train_rows, seed)
         target = _target(frame)
         churners = int(target.sum())
@@ -261,8 +280,7 @@ class ChurnModel:
             return Selection("single", None, ((self.candidates[0], None),), self.candidates[0])
         settings, seed, horizon = self.settings, self.random_state, self.horizon_days
         earlier_cutoff = cutoff - timedelta(days=horizon)
-        earlier = _sampled(_training_frame(dataset, earlier_cutoff, horizon, **settings.feature_options()),
-                           settings.max_train_rows, seed)
+        earlier = _sampled(training_frame(dataset, earlier_cutoff, horizon, settings), settings.max_train_rows, seed)
         earlier_target = _target(earlier)
         target = _target(frame)
         enough = min(int(earlier_target.sum()), len(earlier_target) - int(earlier_target.sum()))
