@@ -3,7 +3,8 @@
 Every number comes from ``crm_core.views.cross_sell`` (over ``crm_core.cross_sell``) on ``ctx.dataset`` (the
 sidebar's filters and date range) with ``as_of=ctx.as_of``: only lines before the analysis date count.
 Baskets are orders or customers' whole histories; items are products or categories (the switches at the top
-decide for every tab). The results are drawn by ``ui.sections.cross_sell``.
+decide for every tab but Recommendations, whose basket and method the out-of-time check of its model card
+decides). The results are drawn by ``ui.sections.cross_sell``.
 """
 import streamlit as st
 
@@ -120,6 +121,9 @@ with tabs["also"]:
 
 # ---------------------------------------------------------------- recommendations
 with tabs["offers"]:
+    card = views.recommender_card(ctx.dataset, ctx.as_of, level)   # the out-of-time check decides the method
+    draw.recommender_verdict(card)
+    draw.recommender_card(card)
     a, b, c = st.columns([1, 2, 1])
     scope = widgets.radio(t("cross_sell.page.scope_label"), ["customer", "segment"], "xs_scope", container=a,
                           format_func=lambda v: t(f"cross_sell.page.scope.{v}"))
@@ -142,8 +146,9 @@ with tabs["offers"]:
                                                            segment=t(f"segmentation.segment.{s}"),
                                                            customers=number(sizes[s])),
                                    help=t("cross_sell.page.segment_help"))
-    found = views.offers(ctx.dataset, ctx.as_of, scope, target, k, level, by, *thresholds)
-    st.caption(t("cross_sell.page.offers_caption", rules=number(found.rules_used)))
+    found = views.offers(ctx.dataset, ctx.as_of, scope, target, k, level, card.method, card.by)
+    st.caption(t(f"cross_sell.page.offers_caption.{found.method}", level=t(f"cross_sell.level_plural.{level}"),
+                 basket=t(f"cross_sell.page.basket_for.{found.by}")))
     if scope == "customer" and found.history:
         had = t("cross_sell.page.list_sep").join(found.history)
         st.caption(t("cross_sell.page.already", customer=target, items=had))

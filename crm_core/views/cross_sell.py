@@ -3,35 +3,38 @@
 Every function takes the (filtered) :class:`~crm_core.dataset.Dataset` first, then ``as_of`` (only lines
 strictly before it count) and plain values, and returns a frame or a frozen dataclass ready to draw. The
 analytics are :mod:`crm_core.cross_sell`'s; this module holds the page's policy: which thresholds the
-controls offer, how many rules are mined, shown and matched against customers, how large a segment gets
-recommendations, and which customer profile columns a target list carries. No texts: reasons travel as
-translation keys with their parameters, and the page translates.
+controls offer, how many rules are mined and shown, how the recommender is checked out of time and which
+method the recommendations then use (:func:`recommender_card`), how large a segment gets recommendations,
+and which customer profile columns a target list carries. No texts: reasons travel as translation keys with
+their parameters, and the page translates.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import polars as pl
 
 from crm_core import cross_sell as cs
 from crm_core.cross_sell import BASKETS_BY, LEVELS, SOURCES
 from crm_core.dataset import Dataset
-from crm_core.features import customer_summary
+from crm_core.features import before, customer_summary
 from crm_core.segmentation import PRESETS, rfm
 
 __all__ = [
     "BASKETS_BY", "LEVELS", "SOURCES",
     "Control", "SUPPORT_PCT", "CONFIDENCE_PCT", "LIFT", "MAX_LEN", "ALSO_TOP", "AFFINITY_TOP", "OFFERS_PER_CUSTOMER",
-    "MINED_LIFT", "RULES_SHOWN", "RULES_FOR_OFFERS", "SEGMENT_CAP", "CUSTOMER_PICKER_MAX", "SEGMENT_PRESET",
+    "MINED_LIFT", "RULES_SHOWN", "SEGMENT_CAP", "CUSTOMER_PICKER_MAX", "SEGMENT_PRESET",
     "OFFER_MIX_ITEMS", "RULE_METRICS_SHOWN", "RULE_METRICS_DOWNLOADED", "PROFILE",
-    "BasketSetup", "BasketOverview", "Pair", "RuleView", "AffinityMap", "AlsoBought", "CustomerChoices", "Offers",
-    "TargetList",
+    "RECOMMENDER", "BASELINE", "BASKET_SUPPORT", "EVALUATION_HORIZON_DAYS", "EVALUATION_K", "EVALUATION_CUSTOMERS",
+    "EVALUATION_SEED", "MIN_EVALUATED",
+    "BasketSetup", "BasketOverview", "Pair", "RuleView", "AffinityMap", "AlsoBought", "CustomerChoices",
+    "RecommenderCard", "Offers", "TargetList",
     "basket_setup", "basket_overview", "rules", "affinity_map", "also_bought", "customer_choices",
-    "segment_choices", "offers", "offer_table", "targets",
+    "segment_choices", "evaluation_window", "recommender_card", "offers", "offer_table", "targets",
 ]
 
 
@@ -57,7 +60,14 @@ OFFERS_PER_CUSTOMER = Control(1, 10, 5, 1)
 
 MINED_LIFT = 1.0               # rules are mined once at this lift and confidence 0; the thresholds filter them
 RULES_SHOWN = 1_000            # rows of the rules table on screen (the download has all)
-RULES_FOR_OFFERS = 2_000       # strongest one-item rules (confidence × lift) that recommendations match against
+RECOMMENDER = "co_bought"      # the method recommendations use when it beats the baseline out of time
+BASELINE = "popular"           # … and the one they fall back to when it does not
+BASKET_SUPPORT = 0.01          # order baskets when a pair of items is in this share of orders, else customers
+EVALUATION_HORIZON_DAYS = 90   # the out-of-time window before the analysis date (at most half the data's span)
+EVALUATION_K = 5               # the card's hit@k and recall@k
+EVALUATION_CUSTOMERS = 5_000   # evaluated customers at most (a seeded sample): the check stays quick
+EVALUATION_SEED = 0
+MIN_EVALUATED = 30             # fewer evaluated customers cannot tell the methods apart
 SEGMENT_CAP = 5_000            # customers of a segment that get recommendations (largest revenue first)
 CUSTOMER_PICKER_MAX = 20_000   # above this many customers the customer is typed, not picked
 SEGMENT_PRESET = "standard"    # the segment map a segment's recommendations come from
@@ -307,6 +317,95 @@ def segment_choices(dataset: Dataset, as_of: datetime) -> tuple[tuple[str, int],
 
 
 @dataclass(frozen=True)
+class RecommenderCard:
+    """The Recommendations tab's model card, and the method its recommendations therefore use.
+
+    ``evaluation``: :func:`crm_core.cross_sell.evaluate_recommender` of :data:`RECOMMENDER` against the
+    popularity baseline, fitted before ``cutoff`` and scored on the ``horizon_days`` up to the analysis date
+    ``end`` (None when the data span too few days). ``by``: the basket level the recommender learns from,
+    chosen for these data (:func:`crm_core.cross_sell.basket_level`). ``verdict``:
+
+    - ``"beats"``: the recommender's hit@k is above the baseline's — recommendations use it;
+    - ``"falls_back"``: it is not — recommendations are the baseline's (``method`` = :data:`BASELINE`);
+    - ``"too_few"``: fewer than :data:`MIN_EVALUATED` customers could be evaluated, too few to tell;
+    - ``"unmeasured"``: none could be.
+
+    In the last two cases the recommender is used, and the card says that it could not be checked.
+    """
+
+    level: str
+    by: str
+    cutoff: datetime | None
+    horizon_days: int
+    end: datetime
+    evaluation: cs.RecommenderEvaluation | None
+
+    @property
+    def k(self) -> int:
+        return EVALUATION_K if self.evaluation is None else self.evaluation.k
+
+    @property
+    def customers(self) -> int:
+        return 0 if self.evaluation is None else self.evaluation.customers
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the evaluated customers are a sample of those who qualified."""
+        return self.evaluation is not None and self.evaluation.customers < self.evaluation.eligible
+
+    @property
+    def verdict(self) -> str:
+        if self.customers == 0:
+            return "unmeasured"
+        if self.customers < MIN_EVALUATED:
+            return "too_few"
+        return "beats" if self.evaluation is not None and self.evaluation.beats_popularity else "falls_back"
+
+    @property
+    def method(self) -> str:
+        """The method the recommendations use: never the one that measured worse."""
+        return BASELINE if self.verdict == "falls_back" else RECOMMENDER
+
+    def rows(self) -> tuple[tuple[str, float, float], ...]:
+        """``(method, hit@k, recall@k)`` of the recommender and the baseline (empty when unmeasured)."""
+        found = self.evaluation
+        if found is None or found.recommender is None or found.popularity is None:
+            return ()
+        return ((RECOMMENDER, found.recommender.hit_rate, found.recommender.recall),
+                (BASELINE, found.popularity.hit_rate, found.popularity.recall))
+
+
+def evaluation_window(dataset: Dataset, as_of: datetime) -> tuple[datetime, int] | None:
+    """The card's cut-off and horizon: :data:`EVALUATION_HORIZON_DAYS` before ``as_of``, or half the days
+    from the first order to ``as_of`` when that is shorter (as much history to learn from as future to
+    check); None when that is under a day."""
+    first = cast("datetime | None", dataset.transactions["order_date"].min())
+    if first is None:
+        return None
+    horizon = min(EVALUATION_HORIZON_DAYS, (as_of - first).days // 2)
+    return (as_of - timedelta(days=horizon), horizon) if horizon >= 1 else None
+
+
+def recommender_card(dataset: Dataset, as_of: datetime, level: str) -> RecommenderCard:
+    """The out-of-time check of the recommendations (:func:`crm_core.cross_sell.evaluate_recommender`).
+
+    The basket level is chosen on the lines before ``as_of`` (:data:`BASKET_SUPPORT`); the check fits on the
+    lines before the cut-off of :func:`evaluation_window` and scores hit@:data:`EVALUATION_K` and
+    recall@:data:`EVALUATION_K` on what customers bought from then to ``as_of``, for at most
+    :data:`EVALUATION_CUSTOMERS` of them (seeded).
+    """
+    by = cs.basket_level(dataset.transactions, level, BASKET_SUPPORT, as_of)
+    window = evaluation_window(dataset, as_of)
+    if window is None:
+        return RecommenderCard(level, by, None, 0, as_of, None)
+    cutoff, horizon = window
+    found = cs.evaluate_recommender(before(dataset.transactions, as_of), cutoff, horizon, k=EVALUATION_K,
+                                    level=level, by=by, method=RECOMMENDER, max_customers=EVALUATION_CUSTOMERS,
+                                    seed=EVALUATION_SEED)
+    return RecommenderCard(level, by, cutoff, horizon, as_of, found)
+
+
+@dataclass(frozen=True)
 class Offers:
     """Recommendations for one customer or a segment.
 
@@ -315,7 +414,7 @@ class Offers:
     ``asked`` is the number of customers asked for (1, or the segment's size); a segment is cut to its
     :data:`SEGMENT_CAP` largest by revenue. ``history``: the items the one customer already bought.
     ``mix`` (drawn for segments): the :data:`OFFER_MIX_ITEMS` items most often among the offers, with
-    ``customers`` and the summed ``expected_value``.
+    ``customers`` and the summed ``expected_value``. ``method`` and ``by``: how they were found.
     """
 
     scope: str
@@ -326,8 +425,9 @@ class Offers:
     asked: int
     history: tuple[str, ...]
     mix: pl.DataFrame
+    method: str = RECOMMENDER
+    by: str = "customer"
     cap: int = SEGMENT_CAP
-    rules_used: int = RULES_FOR_OFFERS
 
     @property
     def customers(self) -> int:
@@ -353,14 +453,13 @@ class Offers:
                                             "reason_id").iter_rows())
 
 
-def offers(dataset: Dataset, as_of: datetime, scope: str, target: str, k: int, level: str, by: str,
-           min_support_pct: float, max_len: int, min_confidence_pct: float, min_lift: float) -> Offers:
-    """Recommendations (:func:`crm_core.cross_sell.recommend`) for one customer or a segment.
+def offers(dataset: Dataset, as_of: datetime, scope: str, target: str, k: int, level: str,
+           method: str = RECOMMENDER, by: str = "auto") -> Offers:
+    """Recommendations (:func:`crm_core.cross_sell.recommend` with ``method`` over ``by`` baskets) for one
+    customer or a segment.
 
     ``scope="customer"``: ``target`` is a customer id; ``scope="segment"``: ``target`` is a segment of the
-    :data:`SEGMENT_PRESET` map. Recommendations match every customer against every rule: the
-    :data:`RULES_FOR_OFFERS` strongest one-item rules (by confidence × lift) at the Association rules
-    thresholds carry the rule-based slots.
+    :data:`SEGMENT_PRESET` map. The page passes the method and basket level of :func:`recommender_card`.
     """
     history: tuple[str, ...] = ()
     if scope == "segment":
@@ -371,17 +470,16 @@ def offers(dataset: Dataset, as_of: datetime, scope: str, target: str, k: int, l
         customer_ids, asked = [target], 1
         lines = dataset.transactions.filter(pl.col("customer_id") == target)
         history = tuple(cs.baskets(lines, level, "customer", as_of)["item"].to_list())
-    matched = (_rules_at(dataset, as_of, level, by, min_support_pct, max_len, min_confidence_pct, min_lift)
-               .filter(pl.col("consequents").list.len() == 1)
-               .sort(pl.col("confidence") * pl.col("lift"), descending=True).head(RULES_FOR_OFFERS))
-    found = cs.recommend(dataset.transactions, customer_ids, k=k, rules=matched, level=level, by=by, as_of=as_of)
+    if by == "auto":
+        by = cs.basket_level(dataset.transactions, level, BASKET_SUPPORT, as_of)
+    found = cs.recommend(dataset.transactions, customer_ids, k=k, level=level, by=by, as_of=as_of, method=method)
     distinct = found.select("reason_key", "reason_params").unique(maintain_order=True).with_row_index("reason_id")
     reasons = tuple((key, json.loads(params)) for _, key, params in distinct.iter_rows())
     found = found.join(distinct.with_columns(pl.col("reason_id").cast(pl.Int64)), on=["reason_key", "reason_params"],
                        how="left", maintain_order="left")
     mix = (found.group_by("item").agg(pl.len().alias("customers"), pl.col("expected_value").sum())
            .sort(["customers", "expected_value", "item"], descending=[True, True, False]).head(OFFER_MIX_ITEMS))
-    return Offers(scope, target, k, found, reasons, asked, history, mix)
+    return Offers(scope, target, k, found, reasons, asked, history, mix, method, by)
 
 
 def offer_table(offers: Offers, reasons: Sequence[str], sources: Mapping[str, str]) -> pl.DataFrame:

@@ -1,13 +1,15 @@
 """AppTest of the Cross-sell page: the sample in both languages, the category level from a link, uploads
-without products and with a hand-checkable basket file, recommendations, the "bought X, not Y" list, empty
-results and invalid link values."""
+without products and with a hand-checkable basket file, recommendations and their model card (its verdict,
+and the fall-back to popularity, in both languages), the "bought X, not Y" list, empty results and invalid
+link values."""
 import re
+from datetime import datetime
 
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from crm_core.dataset import load_sample
-from tests.app.helpers import APP, TIMEOUT, app, assert_healthy, fresh_caches, metric, texts
+from crm_core.dataset import Dataset, load_sample
+from tests.app.helpers import APP, TIMEOUT, app, app_with, assert_healthy, fresh_caches, metric, texts
 
 # Only the three required columns: nothing tells what was bought.
 MINIMAL = b"customer_id,order_date,amount\nA,2024-01-05,100\nA,2024-03-01,250\nB,2024-02-11,500\n"
@@ -135,6 +137,81 @@ def test_recommendations_for_one_customer_skip_what_they_bought():
     assert len(never_fails) == 1 and never_fails["Confidence"].iloc[0] == 1 and never_fails["Conviction"].isna().all()
     assert "A blank conviction means ∞" in texts(at)
     assert "Fewer suggestions than asked (1 of 5): A has already bought everything else." in texts(at)
+
+
+def card_table(at):
+    """The model card's table as {method: (hit@5, recall@5)}."""
+    for element in at.dataframe:
+        frame = element.value
+        if len(frame.columns) == 3 and frame.columns[1] == "hit@5":
+            return {row[0]: (row[1], row[2]) for row in frame.itertuples(index=False)}
+    raise AssertionError("no model card table")
+
+
+def test_model_card_shows_the_verdict_in_both_languages():
+    at = cross_sell()
+    verdicts = [s.value for s in at.success if "popularity baseline" in s.value]
+    assert len(verdicts) == 1
+    # the sample: 1,333 customers bought something new in the 90 days to Jan 1, 2026; ours 50.1 %, popularity 46.2 %
+    assert verdicts[0].startswith("Checked out of time, the recommendations beat the popularity baseline: 50.1% of")
+    assert "against 46.2% with the 5 most popular items" in verdicts[0]
+    table = card_table(at)
+    assert list(table) == ["Bought together (ours)", "Most popular items"]
+    assert table["Bought together (ours)"][0] > table["Most popular items"][0]
+    page = texts(at)
+    assert "from Oct 3, 2025 to Jan 1, 2026 (90 days)" in page and "what 1,333 customers bought" in page
+    assert "Bought together is counted per order here" in page
+    assert any(c.value.startswith("Bought ") and "orders with it also held" in c.value for c in at.caption)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert_healthy(at)
+    verdict = [s.value for s in at.success if "热门基线" in s.value]
+    assert len(verdict) == 1 and verdict[0].startswith("时间外检验显示，推荐优于热门基线：50.1% 的客户")
+    assert list(card_table(at)) == ["共同购买（本系统）", "最热门商品"]
+    assert "cross_sell." not in texts(at)
+
+
+def worse_than_popular() -> Dataset:
+    """Customers whose next new item is the popular one, not what their item was bought with.
+
+    Before February 50 customers bought A: 10 of them with B1…B5 in the same order, the 40 others alone; 20 other
+    customers bought P. On Mar 1 each of the 40 buys P. Bought together, A points to B1…B5, which fill the five
+    slots; the most popular item they lack is P: every one of them a hit for popularity, none for ours. z bought A
+    and nothing since: A points z to B1…B5, popularity to P first."""
+    rows = []
+    for n in range(10):
+        rows += [(f"b{n:02d}", datetime(2024, 1, 2), item) for item in ("A", "B1", "B2", "B3", "B4", "B5")]
+    rows += [(f"p{n:02d}", datetime(2024, 1, 3), "P") for n in range(20)]
+    rows += [(f"a{n:02d}", datetime(2024, 1, 1), "A") for n in range(40)]
+    rows += [(f"a{n:02d}", datetime(2024, 3, 1), "P") for n in range(40)]
+    rows.append(("z", datetime(2024, 1, 1), "A"))
+    lines = pl.DataFrame({"customer_id": [c for c, _, _ in rows], "order_date": [d for _, d, _ in rows],
+                          "product": [p for _, _, p in rows], "amount": [10.0] * len(rows)})
+    return Dataset(lines)
+
+
+def test_model_card_falls_back_to_popularity_and_says_so_in_both_languages():
+    at = app_with(worse_than_popular(), page="cross_sell")
+    assert_healthy(at)
+    warning = [w.value for w in at.warning if "popularity baseline" in w.value]
+    assert warning == ["Checked out of time, items bought together do not beat the popularity baseline on these "
+                       "data (hit@5: 0.0% against 100.0%), so the recommendations below are the 5 most popular items "
+                       "each customer has not bought."]
+    assert card_table(at) == {"Bought together (ours)": (0.0, 0.0), "Most popular items": (1.0, 1.0)}
+    assert "on these data, items bought together did not predict better" in texts(at)
+    at.session_state["xs_customer"] = "z"                   # bought A: ours would say B1…B5
+    at.run()
+    assert_healthy(at)
+    assert offered_items(at) == ["P", "B1", "B2", "B3", "B4"]
+    assert texts(at).count("· Popular item ·") == 5
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert_healthy(at)
+    assert [w.value for w in at.warning if "热门基线" in w.value] == [
+        "时间外检验显示，在这些数据上共同购买不优于热门基线（hit@5：0.0%，基线 100.0%），"
+        "因此下方推荐改为每位客户未买过的 5 个最热门商品。"]
+    assert list(card_table(at)) == ["共同购买（本系统）", "最热门商品"]
+    assert "cross_sell." not in texts(at)
 
 
 def test_target_list_bought_x_not_y():

@@ -1,11 +1,14 @@
-"""crm_core.views.cross_sell: the Cross-sell page's view-models, on five hand-checkable orders and the sample."""
+"""crm_core.views.cross_sell: the Cross-sell page's view-models, on five hand-checkable orders, the sample and
+real Ta-Feng receipts (the recommender's model card)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+from crm_core import cross_sell as cs
 from crm_core.dataset import Dataset, load_sample
 from crm_core.segmentation import PRESETS
 from crm_core.views import cross_sell as views
@@ -122,22 +125,26 @@ def test_customer_choices_largest_revenue_first():
 
 
 def test_offers_for_one_customer_skip_what_they_bought():
-    found = views.offers(five_orders(), AS_OF, "customer", "A", 5, "product", "order", *DEFAULTS)
+    found = views.offers(five_orders(), AS_OF, "customer", "A", 5, "product")
     assert found.history == ("bread", "butter")
     assert found.recommended["item"].to_list() == ["jam"]
     assert found.fewer and found.count == 1 and (found.asked, found.customers, found.capped) == (1, 1, False)
-    assert found.mix["item"].to_list() == ["jam"] and found.rules_used == views.RULES_FOR_OFFERS
+    assert found.mix["item"].to_list() == ["jam"] and (found.method, found.by) == ("co_bought", "order")
     (rank, item, probability, _, source, reason_id), = found.cards()
-    assert (rank, item, source) == (1, "jam", "rule") and probability == 0.5   # bread → jam
+    # bread and jam in 2 orders (butter and jam in 1, below the 2 needed): (2 + 5 · 2/5) / (4 + 5) = 4/9
+    assert (rank, item, source) == (1, "jam", "co_bought") and probability == pytest.approx(4 / 9)
     key, params = found.reasons[reason_id]
-    assert key == "cross_sell.reason.rule" and params["antecedents"] == "bread" and params["consequent"] == "jam"
-    table = views.offer_table(found, ["because"], {"rule": "Rule", "similar": "Similar", "popular": "Popular"})
+    assert key == "cross_sell.reason.co_bought_order"
+    assert params == {"item": "bread", "consequent": "jam", "share_pct": 50, "baskets": 4}
+    table = views.offer_table(found, ["because"], {"co_bought": "Together", "popular": "Popular"})
     assert table.columns == ["customer_id", "rank", "item", "probability", "expected_value", "source", "reason"]
-    assert table.row(0) == ("A", 1, "jam", 0.5, found.recommended["expected_value"][0], "Rule", "because")
+    assert table.row(0) == ("A", 1, "jam", probability, found.recommended["expected_value"][0], "Together", "because")
+    popular = views.offers(five_orders(), AS_OF, "customer", "A", 5, "product", method="popular", by="order")
+    assert popular.cards()[0][4] == "popular" and popular.method == "popular"
 
 
 def test_offers_for_an_unknown_customer_are_popular_items():
-    found = views.offers(five_orders(), AS_OF, "customer", "Z", 2, "product", "order", *DEFAULTS)
+    found = views.offers(five_orders(), AS_OF, "customer", "Z", 2, "product")
     assert found.history == () and not found.fewer
     assert set(found.recommended["source"]) == {"popular"}
     assert found.recommended["item"].to_list() == ["bread", "butter"]
@@ -149,7 +156,7 @@ def test_segments_and_their_offers_on_the_sample(sample, sample_as_of):
     assert [segment for segment, _ in segments] == [s for s in order if s in dict(segments)]
     assert sum(size for _, size in segments) == 4_721         # every customer with an order, once
     segment, size = segments[0]
-    found = views.offers(sample, sample_as_of, "segment", segment, 3, "product", "order", *DEFAULTS)
+    found = views.offers(sample, sample_as_of, "segment", segment, 3, "product")
     assert found.asked == size and found.customers == min(size, views.SEGMENT_CAP)
     assert found.recommended["customer_id"].n_unique() == found.customers
     assert found.recommended.group_by("customer_id").len()["len"].max() <= 3
@@ -160,7 +167,7 @@ def test_segments_and_their_offers_on_the_sample(sample, sample_as_of):
     texts = [f"{key}:{len(params)}" for key, params in found.reasons]
     table = views.offer_table(found, texts, {source: source.upper() for source in views.SOURCES})
     assert table.height == found.count and table["reason"].null_count() == 0
-    assert set(table["source"]) <= {"RULE", "SIMILAR", "POPULAR"}
+    assert set(table["source"]) <= {"CO_BOUGHT", "POPULAR"}
 
 
 def test_the_sample_as_the_page_shows_it(sample, sample_as_of):
@@ -171,6 +178,49 @@ def test_the_sample_as_the_page_shows_it(sample, sample_as_of):
     assert views.basket_overview(sample, sample_as_of, "category", "customer").baskets == 4_721
     choices = views.customer_choices(sample, sample_as_of)
     assert len(choices.ids) == 4_721 and not choices.typed and choices.names
+
+
+def test_the_sample_card_beats_popularity_and_keeps_our_method(sample, sample_as_of):
+    card = views.recommender_card(sample, sample_as_of, "product")
+    assert (card.cutoff, card.horizon_days, card.end) == (datetime(2025, 10, 3), 90, sample_as_of)
+    assert card.by == "order" and card.verdict == "beats" and card.method == views.RECOMMENDER
+    (ours, hit, recall), (baseline, base_hit, base_recall) = card.rows()
+    assert (ours, baseline) == ("co_bought", "popular") and hit > base_hit and recall > base_recall
+    assert card.customers == card.evaluation.eligible < views.EVALUATION_CUSTOMERS and not card.sampled
+    # the card is the core's evaluation in that window, nothing re-computed on the way
+    found = cs.evaluate_recommender(sample.transactions, card.cutoff, 90, k=views.EVALUATION_K, by="order")
+    assert (hit, recall) == (found.recommender.hit_rate, found.recommender.recall)
+
+
+def test_real_ta_feng_card_uses_customer_baskets_in_half_the_span():
+    lines = pl.read_parquet(Path(__file__).resolve().parents[1] / "data" / "real" / "ta_feng_every20.parquet")
+    card = views.recommender_card(Dataset(lines), datetime(2001, 3, 1), "product")
+    # Nov 1, 2000 to Mar 1, 2001 is 120 days: 60 held back; no pair of products in 1 % of the orders
+    assert (card.cutoff, card.horizon_days, card.by) == (datetime(2000, 12, 31), 60, "customer")
+    assert card.verdict == "beats" and card.method == "co_bought" and card.customers > 700
+
+
+def fallback_card(verdict_hit: float, baseline_hit: float, customers: int = 100) -> views.RecommenderCard:
+    found = cs.RecommenderEvaluation(datetime(2024, 1, 1), 30, 5, "product", "order", "co_bought", customers * 2,
+                                     customers, cs.HitRecall(verdict_hit, 0.1), cs.HitRecall(baseline_hit, 0.1))
+    return views.RecommenderCard("product", "order", datetime(2024, 1, 1), 30, datetime(2024, 1, 31), found)
+
+
+def test_the_card_falls_back_to_popularity_when_ours_is_not_better():
+    assert fallback_card(0.30, 0.25).verdict == "beats" and fallback_card(0.30, 0.25).method == "co_bought"
+    for ours, baseline in ((0.20, 0.25), (0.25, 0.25)):       # worse, or merely as good
+        card = fallback_card(ours, baseline)
+        assert card.verdict == "falls_back" and card.method == views.BASELINE == "popular"
+    few = fallback_card(0.10, 0.25, customers=views.MIN_EVALUATED - 1)
+    assert few.verdict == "too_few" and few.method == "co_bought" and few.sampled
+
+
+def test_a_card_without_enough_days_or_customers_is_unmeasured():
+    short = views.recommender_card(five_orders(), datetime(2024, 1, 6), "product")   # one day of data
+    assert short.cutoff is None and short.evaluation is None and short.verdict == "unmeasured"
+    assert short.method == "co_bought" and short.rows() == ()
+    card = views.recommender_card(five_orders(), AS_OF, "product")   # the 13 days before Feb 1 hold no order
+    assert card.cutoff is not None and card.customers == 0 and card.verdict == "unmeasured"
 
 
 def test_target_list_bought_x_not_y():

@@ -1,8 +1,8 @@
 """Drawing of the Cross-sell page's results.
 
-The rules table, the affinity map, "also bought", offers and the target list. Streamlit drawing only:
-every number comes ready from :mod:`crm_core.views.cross_sell`; here the texts are translated, numbers
-formatted and headers named.
+The rules table, the affinity map, "also bought", the recommender's model card, offers and the target list.
+Streamlit drawing only: every number comes ready from :mod:`crm_core.views.cross_sell`; here the texts are
+translated, numbers formatted and headers named.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import streamlit as st
 from crm_core import charts
 from crm_core.charts import cross_sell as xs_charts
 from crm_core.views.cross_sell import (
+    BASKET_SUPPORT,
     PROFILE,
     RULE_METRICS_DOWNLOADED,
     RULE_METRICS_SHOWN,
@@ -20,12 +21,13 @@ from crm_core.views.cross_sell import (
     AffinityMap,
     AlsoBought,
     Offers,
+    RecommenderCard,
     RuleView,
     TargetList,
     offer_table,
 )
 from ui import widgets
-from ui.i18n import format_money, format_number, format_percent, money_column_format
+from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format
 from ui.state import lang, t
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$")
@@ -123,6 +125,56 @@ def also_bought(found: AlsoBought, level_name: str, by: str) -> None:
         base_header: st.column_config.NumberColumn(format="percent", help=t(f"cross_sell.column_help.base_share_{by}")),
         metric_name("lift"): st.column_config.NumberColumn(format="%.2f", help=t("cross_sell.metric_help.lift")),
     })
+
+
+def recommender_verdict(card: RecommenderCard) -> None:
+    """The card's verdict in words, above the recommendations: a warning when they fall back to popularity."""
+    language = lang()
+    level = t(f"cross_sell.level_word.{card.level}")
+    rows = card.rows()
+    if card.verdict in ("beats", "falls_back") and rows:
+        (_, ours, _), (_, baseline, _) = rows
+        sentence = t(f"cross_sell.page.card.verdict.{card.verdict}", ours=percent(ours), baseline=percent(baseline),
+                     k=card.k, days=number(card.horizon_days))
+        if card.verdict == "beats":
+            st.success(sentence, icon=":material/verified:")
+        else:
+            st.warning(sentence, icon=":material/swap_vert:")
+    elif card.verdict == "too_few":
+        st.info(t("cross_sell.page.card.verdict.too_few", customers=number(card.customers),
+                  days=number(card.horizon_days)), icon=":material/help:")
+    elif card.cutoff is None:
+        st.info(t("cross_sell.page.card.verdict.unmeasured_short"), icon=":material/help:")
+    else:
+        st.info(t("cross_sell.page.card.verdict.unmeasured", level=level, days=number(card.horizon_days),
+                  end=format_date(card.end, language)), icon=":material/help:")
+
+
+def recommender_card(card: RecommenderCard) -> None:
+    """The model card: hit@k and recall@k of ours and of popularity, the cut-off and who was checked."""
+    found, rows = card.evaluation, card.rows()
+    level = t(f"cross_sell.level_plural.{card.level}")
+    support = format_percent(BASKET_SUPPORT, lang(), 0)
+    with st.expander(t("cross_sell.page.card.title"), icon=":material/fact_check:"):
+        if found is not None and card.cutoff is not None and rows:
+            k = card.k
+            hit, recall = t("cross_sell.page.card.column_hit", k=k), t("cross_sell.page.card.column_recall", k=k)
+            st.dataframe({
+                t("cross_sell.page.card.column_method"): [t(f"cross_sell.method.{method}") for method, _, _ in rows],
+                hit: [value for _, value, _ in rows],
+                recall: [value for _, _, value in rows],
+            }, hide_index=True, key="xs_card_table", column_config={
+                hit: st.column_config.NumberColumn(format="percent", help=t("cross_sell.page.card.help_hit", k=k)),
+                recall: st.column_config.NumberColumn(format="percent", help=t("cross_sell.page.card.help_recall",
+                                                                                 k=k, level=level)),
+            })
+            language = lang()
+            st.caption(t("cross_sell.page.card.caption", cutoff=format_date(card.cutoff, language),
+                         end=format_date(card.end, language), days=number(card.horizon_days), k=k, level=level,
+                         customers=number(found.customers))
+                       + (" " + t("cross_sell.page.card.sampled", eligible=number(found.eligible))
+                          if card.sampled else ""))
+        st.caption(t(f"cross_sell.page.card.basket_{card.by}", level=level, support=support))
 
 
 def offers(found: Offers, level_name: str, currency: str | None) -> None:
