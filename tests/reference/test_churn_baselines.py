@@ -67,3 +67,16 @@ def test_on_the_sample_the_model_itself_wins():
     assert assert_the_ranking_beats_every_baseline(result) == result.ranking.auc
     assert result.model_wins and result.ranked_by == "model"
     assert result.ranking.auc > result.best_baseline.auc + 0.01   # measured .854 vs BG/NBD .835
+
+
+@pytest.mark.parametrize("as_of", [datetime(2001, 3, 1), datetime(2001, 2, 15)])
+def test_on_ta_feng_receipts_at_30_days_the_ranking_is_never_worse_than_a_baseline(as_of):
+    # every 20th customer of the real supermarket (1,614 customers, four months): 30 days is the longest horizon
+    # its history can judge (the gate asks 2 × 30 + 30 days); measured at 2001-03-01: model .740, BG/NBD .742
+    # (the ranking falls back to it), log-RFM .737, recency .652; at 2001-02-15 the model wins (.717 vs .713)
+    lines = pl.read_parquet(Path(__file__).parents[1] / "data" / "real" / "ta_feng_every20.parquet")
+    receipts = Dataset(lines, name="ta_feng")
+    assert not churn.sufficiency(lines, datetime(2001, 3, 1), 60).ok       # 120 days of history: too short
+    result = churn.backtest(receipts, as_of, 30)
+    used = assert_the_ranking_beats_every_baseline(result)
+    assert used > 0.7 and result.baseline("recency").auc < used - 0.05
