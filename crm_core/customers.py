@@ -272,21 +272,19 @@ def recommendation_level(transactions: pl.DataFrame) -> str | None:
     return None
 
 
-def next_product_rules(transactions: pl.DataFrame, as_of: DateLike, level: str | None = None) -> pl.DataFrame | None:
-    """The association rules :func:`crm_core.cross_sell.recommend` uses by default (its default thresholds).
+@dataclass(frozen=True)
+class Recommender:
+    """How the next best product is found: :func:`crm_core.cross_sell.recommend`'s ``method`` and basket
+    level ``by``. The app passes the choice of the Cross-sell page's out-of-time check
+    (:func:`crm_core.views.cross_sell.recommender_card`), so every page recommends with the method that
+    measured better."""
 
-    Mined once so the table (k = 1) and the 360 view (k = 5) rank from the same rules. None without items.
-    """
-    from crm_core.cross_sell import association_rules
-
-    level = level or recommendation_level(transactions)
-    if level is None:
-        return None
-    return association_rules(before(transactions, as_of), level=level)
+    method: str = "co_bought"
+    by: str = "auto"
 
 
 def next_products(transactions: pl.DataFrame, as_of: DateLike, customer_ids: Sequence[str] | pl.Series, k: int = 1,
-                  rules: pl.DataFrame | None = None, level: str | None = None) -> pl.DataFrame:
+                  level: str | None = None, recommender: Recommender = Recommender()) -> pl.DataFrame:  # noqa: B008
     """:func:`crm_core.cross_sell.recommend` for ``customer_ids`` plus ``reason`` (JSON ``{"key", "params"}``).
 
     Prospects (no history) get the popular items, as ``recommend`` gives them.
@@ -296,7 +294,8 @@ def next_products(transactions: pl.DataFrame, as_of: DateLike, customer_ids: Seq
     level = level or recommendation_level(transactions)
     if level is None or k < 1:
         return pl.DataFrame(schema=NO_RECOMMENDATIONS)
-    picks = recommend(transactions, customer_ids=customer_ids, k=k, rules=rules, level=level, as_of=as_of)
+    picks = recommend(transactions, customer_ids=customer_ids, k=k, level=level, as_of=as_of,
+                      method=recommender.method, by=recommender.by)
     return picks.with_columns(_reason_object(pl.col("reason_key"), pl.col("reason_params")).alias("reason"))
 
 
@@ -324,7 +323,7 @@ def _part(notes: list[TableNote], part: str, compute: Callable[..., _Result], *a
 def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard", horizon_days: int = 365,
                    include: Sequence[str] = PARTS, churn_horizon_days: int = 90, quarter_days: int = 91,
                    tier_cuts: tuple[float, float] = (0.8, 0.95), cluster_k: int | None = None,
-                   complaint_days: int = 90, rules: pl.DataFrame | None = None,
+                   complaint_days: int = 90, recommender: Recommender = Recommender(),  # noqa: B008 - frozen
                    churn_model: Any = None) -> CustomerTable:
     """One row per customer known as of ``as_of``, with every analysis joined (columns: module docstring).
 
@@ -341,7 +340,7 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     churn_horizon_days : the churn label horizon of :func:`crm_core.churn.score`.
     tier_cuts, cluster_k : passed to ``value_tiers`` and ``clusters``.
     complaint_days : window of ``complaints_last_90d``.
-    rules : association rules for the next product (default :func:`next_product_rules`).
+    recommender : how the next product is found (:class:`Recommender`; default co-occurrence).
     churn_model : a :class:`crm_core.churn.ChurnModel` trained up to ``as_of`` for ``churn_horizon_days``
         (default: :func:`crm_core.churn.train_when_sufficient` trains one when the data is sufficient;
         otherwise the risk comes from the early-warning rules, ``risk_source = "rules"``).
@@ -439,10 +438,8 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
             table = table.join(churn_columns(scored), on="customer_id", how="left")
 
     if "cross_sell" in include and buyers and recommendation_level(transactions) is not None:
-        if rules is None:
-            rules = _part(notes, "cross_sell", next_product_rules, transactions, as_of_dt)
-        picks = (_part(notes, "cross_sell", next_products, transactions, as_of_dt, table["customer_id"], 1, rules)
-                 if rules is not None else None)
+        picks = _part(notes, "cross_sell", next_products, transactions, as_of_dt, table["customer_id"], 1,
+                      recommender=recommender)
         if picks is not None:
             table = table.join(picks.select("customer_id", pl.col("item").alias("next_product"),
                                             pl.col("reason").alias("next_product_reason")),
@@ -650,12 +647,12 @@ def _decoded(text: str | None) -> Any:
 
 
 def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table: CustomerTable | None = None,
-                   rules: pl.DataFrame | None = None, preset: str = "standard", horizon_days: int = 365,
-                   recommendations: int = 5, neighbours: int = 5) -> CustomerStory:
+                   recommender: Recommender = Recommender(), preset: str = "standard",  # noqa: B008 - frozen
+                   horizon_days: int = 365, recommendations: int = 5, neighbours: int = 5) -> CustomerStory:
     """One customer's Customer 360 view as of ``as_of``.
 
     ``table`` is :func:`customer_table` for the same data, date, preset and horizon (computed when None:
-    pass it, the page caches it); ``rules`` the association rules (:func:`next_product_rules`).
+    pass it, the page caches it); ``recommender`` how the next products are found (:class:`Recommender`).
     Raises :class:`UnknownCustomer` when the id is not in the table.
     """
     as_of_dt = to_datetime(as_of)
@@ -672,9 +669,8 @@ def customer_story(dataset: Dataset, as_of: DateLike, customer_id: str, *, table
     figures = {name: value for name, value in row.items() if name not in profile_names and name != "customer_id"}
     picks = pl.DataFrame(schema=NO_RECOMMENDATIONS)
     if recommendation_level(dataset.transactions) is not None and recommendations > 0:
-        if rules is None:
-            rules = next_product_rules(dataset.transactions, as_of_dt)
-        picks = next_products(dataset.transactions, as_of_dt, [customer_id], recommendations, rules)
+        picks = next_products(dataset.transactions, as_of_dt, [customer_id], recommendations,
+                              recommender=recommender)
     reasons = _decoded(row.get("churn_reasons")) or []
     return CustomerStory(
         customer_id=customer_id,

@@ -1,7 +1,7 @@
 """Cached analyses that more than one page reads.
 
 Computed once per dataset and analysis date by whichever page asks first: the churn model and its
-backtest (Churn risk, Customers, Customer 360), the next-product rules (Customers, Customer 360) and the
+backtest (Churn risk, Customers, Customer 360), the next-product method (Customers, Customer 360) and the
 customer table (Customers, Customer 360; the views of ``ui.views.customers`` and ``ui.views.customer_360`` read it).
 """
 from __future__ import annotations
@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm_core.churn import backtest, ranking_model, train_when_sufficient
-from crm_core.customers import CustomerTable, next_product_rules, recommendation_level
+from crm_core.customers import CustomerTable, Recommender, recommendation_level
 from crm_core.dataset import Dataset
 from crm_core.views import customers as customer_views
 from crm_core.views.customers import CHURN_HORIZON_DAYS
 from ui.cache import cached
+from ui.views import cross_sell as cross_sell_views
 
 
 @cached
@@ -37,18 +38,21 @@ def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
 
 
 @cached
-def product_rules(dataset: Dataset, as_of: datetime):
-    """The association rules behind the next best product, or None when the data has no products."""
-    if recommendation_level(dataset.transactions) is None:
-        return None
-    return next_product_rules(dataset.transactions, as_of)
+def recommender(dataset: Dataset, as_of: datetime) -> Recommender:
+    """How the next best product is found: the method the Cross-sell page's out-of-time check chose
+    (:func:`crm_core.views.cross_sell.recommender_card`, the cached card that page shows)."""
+    level = recommendation_level(dataset.transactions)
+    if level is None:
+        return Recommender()
+    card = cross_sell_views.recommender_card(dataset, as_of, level)
+    return Recommender(card.method, card.by)
 
 
 @cached
 def customer_base(dataset: Dataset, as_of: datetime) -> CustomerTable:
     """:func:`crm_core.views.customers.customer_base` as of ``as_of`` (the table and its notes).
 
-    With the Churn page's model and the cached rules.
+    With the Churn page's model and the Cross-sell page's choice of recommender.
     """
     return customer_views.customer_base(dataset, as_of, churn_model=churn_model(dataset, as_of, CHURN_HORIZON_DAYS),
-                                        rules=product_rules(dataset, as_of))
+                                        recommender=recommender(dataset, as_of))

@@ -18,6 +18,7 @@ import polars as pl
 
 from crm_core.customers import (
     CustomerTable,
+    Recommender,
     customer_story as story_of,
     decode_reason,
     find_customers,
@@ -149,14 +150,15 @@ class Customer360:
 
 
 def customer_view(dataset: Dataset, as_of: datetime, customer_id: str, *, base: CustomerTable | None = None,
-                  rules: pl.DataFrame | None = None) -> Customer360:
+                  recommender: Recommender = Recommender()) -> Customer360:  # noqa: B008 - frozen
     """One customer's Customer 360 as of ``as_of``.
 
-    ``rules``: the next-product rules (:func:`crm_core.customers.next_product_rules`, mined when None). Raises
+    ``recommender``: how the next products are found (:class:`crm_core.customers.Recommender`). Raises
     :class:`crm_core.customers.UnknownCustomer` when the id is not in the table.
     """
     base = base if base is not None else customer_base(dataset, as_of)
-    story = story_of(dataset, as_of, customer_id, table=base, rules=rules, preset=PRESET, horizon_days=HORIZON_DAYS)
+    story = story_of(dataset, as_of, customer_id, table=base, recommender=recommender, preset=PRESET,
+                     horizon_days=HORIZON_DAYS)
     profile = story.profile
     contacts = {name: profile.get(name) for name in CONTACTS if name in profile}
     masked = (mask_contacts(pl.DataFrame([contacts], schema={name: pl.String for name in contacts})).row(0, named=True)

@@ -22,6 +22,7 @@ import polars as pl
 
 from crm_core.customers import (
     CustomerTable,
+    Recommender,
     TableNote,
     customer_table,
     decode_reason,
@@ -73,14 +74,15 @@ Texts = Callable[[str, Mapping[str, Any]], "str | None"]
 # ---------------------------------------------------------------- the table
 
 def customer_base(dataset: Dataset, as_of: datetime, *, churn_model: Any = None,
-                  rules: pl.DataFrame | None = None) -> CustomerTable:
+                  recommender: Recommender = Recommender()) -> CustomerTable:  # noqa: B008 - frozen
     """:func:`crm_core.customers.customer_table` as the customer pages show it.
 
-    With :data:`PRESET`, :data:`HORIZON_DAYS` and :data:`CHURN_HORIZON_DAYS`. ``churn_model`` and ``rules``: the
-    Churn page's model and the next-product rules, when the caller has them (else trained and mined here).
+    With :data:`PRESET`, :data:`HORIZON_DAYS` and :data:`CHURN_HORIZON_DAYS`. ``churn_model``: the Churn page's
+    model, when the caller has it (else trained here); ``recommender``: the method the Cross-sell page's
+    out-of-time check chose for the next best product.
     """
     return customer_table(dataset, as_of, preset=PRESET, horizon_days=HORIZON_DAYS,
-                          churn_horizon_days=CHURN_HORIZON_DAYS, rules=rules, churn_model=churn_model)
+                          churn_horizon_days=CHURN_HORIZON_DAYS, recommender=recommender, churn_model=churn_model)
 
 
 def header(name: str) -> tuple[str, dict[str, Any]]:

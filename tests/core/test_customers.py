@@ -333,3 +333,14 @@ def test_a_degenerate_bgnbd_fit_leaves_p_alive_out_of_the_table_and_says_why(sma
     assert "predicted_value_365_days" in table.frame.columns     # the other predictions stay
     assert "lifecycle.note.no_dropout" in [note.key for note in table.notes]
     assert "p_alive" in small[2].frame.columns                  # a sound fit keeps it
+
+
+def test_the_next_product_follows_the_recommender_the_cross_sell_check_chose(small):
+    dataset, as_of, table, _ = small
+    popular = cu.customer_table(dataset, as_of, include=("cross_sell",), recommender=cu.Recommender("popular"))
+    picks = cross_sell.recommend(dataset.transactions, popular.frame["customer_id"], k=1, as_of=as_of,
+                                 method="popular")
+    expected = dict(zip(picks["customer_id"], picks["item"], strict=True))
+    assert all(expected.get(cid) == item for cid, item in popular.frame.select("customer_id", "next_product").rows())
+    default = cu.customer_table(dataset, as_of, include=("cross_sell",))
+    assert default.frame["next_product"].to_list() != popular.frame["next_product"].to_list()
