@@ -256,10 +256,11 @@ def auc_metric(slot: Any, card: core.ModelCard) -> None:
     """The headline's backtest AUC, against the best baseline (red when that baseline ranks better)."""
     best = card.best_baseline
     slot.metric(t("churn.page.metric.auc"), core.metric_text("auc", card.auc), border=True,
-                delta=(t("churn.page.metric.auc_delta", baseline=t(f"churn.metric.{best}"),
-                         value=card.texts[best]["auc"]) if best is not None else None),
-                delta_color="inverse" if card.model_wins is False else "normal",
-                delta_arrow="off", help=t("churn.page.metric.auc_help"))
+                delta=t("churn.page.metric.auc_delta", value=card.texts[best]["auc"]) if best is not None else None,
+                delta_color="inverse" if card.model_wins is False else "normal", delta_arrow="off",
+                help=t("churn.page.metric.auc_help") + (
+                    " " + t("churn.page.metric.auc_best", baseline=t(f"churn.page.baseline_name.{best}"))
+                    if best is not None else ""))
 
 
 def kind_name(kind: str) -> str:
