@@ -13,6 +13,7 @@ from ui import base, shell, widgets
 from ui.i18n import format_date, format_number, format_percent
 from ui.sections import cross_sell as draw
 from ui.state import lang, t
+from ui.text import t_plain
 from ui.views import cross_sell as views
 
 ctx = shell.context()
@@ -86,7 +87,7 @@ with tabs["rules"]:
     if rules.count == 0:
         st.info(t("cross_sell.page.no_rules", baskets=number(overview.baskets)), icon=":material/tune:")
     elif rules.found == 0:
-        st.info(t("cross_sell.page.no_match", query=rules.query, rules=number(rules.count)),
+        st.info(t_plain("cross_sell.page.no_match", query=rules.query, rules=number(rules.count)),
                 icon=":material/search_off:")
     else:
         draw.rules_table(rules, overview.baskets, level, by)
@@ -151,9 +152,9 @@ with tabs["offers"]:
                  basket=t(f"cross_sell.page.basket_for.{found.by}")))
     if scope == "customer" and found.history:
         had = t("cross_sell.page.list_sep").join(found.history)
-        st.caption(t("cross_sell.page.already", customer=target, items=had))
+        st.caption(t_plain("cross_sell.page.already", customer=target, items=had))
     elif scope == "customer":
-        st.caption(t("cross_sell.page.no_history", customer=target, as_of=format_date(ctx.as_of, language)))
+        st.caption(t_plain("cross_sell.page.no_history", customer=target, as_of=format_date(ctx.as_of, language)))
     else:
         st.caption(t("cross_sell.page.segment_caption", customers=number(found.customers),
                      segment=t(f"segmentation.segment.{target}"), as_of=format_date(ctx.as_of, language)))
@@ -178,8 +179,8 @@ with tabs["targets"]:
         st.info(t("cross_sell.page.targets_pick"), icon=":material/checklist:")
         if rules.strongest is not None:
             pair = rules.strongest
-            st.caption(t("cross_sell.page.targets_tip", a=pair.antecedent, b=pair.consequent, lift=f"{pair.lift:.1f}",
-                         confidence=format_percent(pair.confidence, language)))
+            st.caption(t_plain("cross_sell.page.targets_tip", a=pair.antecedent, b=pair.consequent,
+                               lift=f"{pair.lift:.1f}", confidence=format_percent(pair.confidence, language)))
     else:
         listed = views.targets(ctx.dataset, ctx.as_of, level, tuple(wanted), tuple(excluded))
         if listed.customers == 0:

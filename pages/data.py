@@ -9,6 +9,7 @@ from crm_core.schema import KINDS
 from ui import data, shell
 from ui.i18n import format_date, format_number
 from ui.state import lang, t
+from ui.text import plain, t_plain
 from ui.upload import currency_in_use, upload_section, uploader_in_language
 
 shell.context()  # run inside app.py's frame (see shell.context)
@@ -17,8 +18,9 @@ language = lang()
 st.title(t("data.title"))
 flash = st.session_state.pop("_data_flash", None)
 if flash:
-    st.success(t(flash[0], **flash[1]), icon=":material/check_circle:")
-st.caption(t("data.current", name=data.label(), lines=format_number(data.current().transactions.height, language)))
+    st.success(t_plain(flash[0], **flash[1]), icon=":material/check_circle:")
+st.caption(t_plain("data.current", name=data.label(),
+                   lines=format_number(data.current().transactions.height, language)))
 currency_in_use()
 
 tabs = st.tabs([t("data.tab.upload"), t("data.tab.saved")])
@@ -43,7 +45,7 @@ with tabs[0]:
     st.divider()
     st.subheader(t("data.save.title"))
     if st.session_state.get("dataset_id"):
-        st.success(t("data.save.already", name=data.label()), icon=":material/cloud_done:")
+        st.success(t_plain("data.save.already", name=data.label()), icon=":material/cloud_done:")
     elif st.session_state.get("dataset") is None:
         st.caption(t("data.save.sample"))
     else:
@@ -69,7 +71,8 @@ with tabs[1]:
     for info in saved:
         with st.container(border=True):
             current = st.session_state.get("dataset_id") == info.dataset_id
-            st.markdown(f"**{info.name or info.dataset_id}**" + ("  ·  " + t("data.saved.in_use") if current else ""))
+            in_use = "  ·  " + t("data.saved.in_use") if current else ""
+            st.markdown(f"**{plain(info.name or info.dataset_id)}**" + in_use)
             created = datetime.fromisoformat(info.created) if info.created else None
             st.caption(t("data.saved.meta", created=format_date(created, language) if created else "–",
                          lines=format_number(info.rows.get("transactions", 0), language), id=info.dataset_id))

@@ -16,6 +16,7 @@ from ui.i18n import format_date, format_money, format_number, format_percent, mo
 from ui.sections import segments as sections
 from ui.sections.segments import ACTION_ROW_HEIGHT, cluster_label, column, segment_name, table_height, tier_name
 from ui.state import lang, t
+from ui.text import t_plain
 from ui.views import segments as views
 
 ctx = shell.context()
@@ -163,10 +164,10 @@ with tabs["lists"]:
                              format_func=label_of)
     group = views.customer_group(ctx.dataset, ctx.as_of, preset, rules, cuts, k, by, pick)
     if not amounts:
-        st.caption(t("segmentation.page.no_amounts.list_caption", customers=format_number(group.rows.height, language),
-                     group=label_of(pick)))
+        st.caption(t_plain("segmentation.page.no_amounts.list_caption",
+                           customers=format_number(group.rows.height, language), group=label_of(pick)))
     else:
-        st.caption(t("segmentation.page.list_caption", customers=format_number(group.rows.height, language),
+        st.caption(t_plain("segmentation.page.list_caption", customers=format_number(group.rows.height, language),
                      revenue=money(group.revenue, compact=False), group=label_of(pick)))
     if by == "segment":
         st.caption(t("segmentation.page.list_action", action=t(recommended_action(pick))))

@@ -19,6 +19,7 @@ from ui import data, state, widgets
 from ui.cache import cached_dataset
 from ui.i18n import LANGUAGES
 from ui.state import t
+from ui.text import plain, t_plain
 
 _SHARE_BOX = "_share_link_box"  # the placeholder of the share link, filled by finish()
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
@@ -83,7 +84,7 @@ def sidebar() -> Context:
     dataset = data.current()
     data.start_fresh(dataset)
     side = st.sidebar
-    side.caption(t("app.sidebar.dataset", name=data.label()))
+    side.caption(t_plain("app.sidebar.dataset", name=data.label()))
 
     first_day, last_day = date_bounds(dataset)
     start, end = widgets.date_range(t("app.filter.dates"), "dates", first_day, last_day, container=side,
@@ -135,7 +136,9 @@ def link_url() -> str:
 
 def show_notices() -> None:
     for key, params in state.pop_notices():
-        st.warning(t(key, **params), icon=":material/info:")
+        # the value a link carried is anyone's text; ``name`` is the parameter, one of this app's own keys
+        st.warning(t(key, **{k: v if k == "name" or not isinstance(v, str) else plain(v) for k, v in params.items()}),
+                   icon=":material/info:")
 
 
 def start() -> None:

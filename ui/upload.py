@@ -17,6 +17,7 @@ from crm_core.schema import COLUMNS, REQUIRED, detect_mapping
 from ui import data
 from ui.i18n import format_number, translate
 from ui.state import lang, t
+from ui.text import plain, t_plain
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 KEEP_AS_EXTRA = ""
@@ -86,7 +87,7 @@ def mapping_editor(kind: str, headers: list[str], detected: dict[str, str], file
         if key not in st.session_state:
             st.session_state[key] = detected.get(header, KEEP_AS_EXTRA)
         chosen[header] = columns[index % 4].selectbox(
-            header, options, key=key, format_func=lambda c: field_label(kind, c, language),
+            plain(header) or "–", options, key=key, format_func=lambda c: field_label(kind, c, language),
             on_change=_move_target, args=(file_key, index, len(headers)))
     return chosen if chosen != {h: detected.get(h, KEEP_AS_EXTRA) for h in headers} else None
 
@@ -131,7 +132,7 @@ def currency_picker(detected: str | None, file_key: str) -> str | None:
 
 
 def issue_text(issue, language: str) -> str:
-    return t(f"io.issue.{issue.key}", **{**issue.params, "count": format_number(issue.count, language),
+    return t_plain(f"io.issue.{issue.key}", **{**issue.params, "count": format_number(issue.count, language),
                                           "column": issue.column or ""})
 
 
@@ -206,7 +207,7 @@ def upload_section(kind: str) -> LoadResult | None:
         result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), sheet,
                        date_order, date.today(), drop_duplicates, raw)
     except DataError as error:
-        st.error(t(error.key, **error.params), icon=":material/error:")
+        st.error(t_plain(error.key, **error.params), icon=":material/error:")
         headers = headers_of(sha, upload.name, sheet, raw) if error.key in MAPPING_ERRORS else []
         if headers:  # the mapping is the problem: the editor stays on screen to fix it
             with st.expander(t("data.mapping.title"), expanded=True):

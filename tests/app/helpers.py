@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -56,11 +57,20 @@ def app(query: dict | None = None, locale: str = "en-US", page: str | None = Non
     return at
 
 
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>$&=^\"'])")
+
+
+def shown(source: str) -> str:
+    """Markdown source as the reader sees its text: backslash escapes and zero-width spaces of
+    :func:`ui.text.plain` undone (so tests compare what is on screen, not how it was escaped)."""
+    return _ESCAPED.sub(r"\1", source).replace("\u200b", "")
+
+
 def texts(at: AppTest) -> str:
-    """Everything readable on the page (markdown, captions, metrics, alerts, titles)."""
+    """Everything readable on the page (markdown, captions, metrics, alerts, titles), as the reader sees it."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts += [str(element.value) for element in getattr(at, kind)]
+        parts += [shown(str(element.value)) for element in getattr(at, kind)]
     parts += [f"{m.label}: {m.value}" for m in at.metric]
     return "\n".join(parts)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.helpers import app, assert_healthy, metric, texts
+from tests.app.helpers import app, assert_healthy, metric, shown, texts
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
@@ -17,7 +17,7 @@ def upload(at, name: str, data: bytes | None = None):
 
 
 def mapping_boxes(at) -> dict[str, str]:
-    return {box.label: box.value for box in at.selectbox if box.key and box.key.startswith("map_transactions_")}
+    return {shown(box.label): box.value for box in at.selectbox if box.key and box.key.startswith("map_transactions_")}
 
 
 @pytest.mark.parametrize("language, money_word", [("en", "taken as the money column"), ("zh", "作为金额列")])
@@ -30,7 +30,7 @@ def test_ta_feng_original_maps_sales_price_as_money_and_says_why(language, money
     assert boxes["SALES_PRICE"] == "amount" and boxes["AMOUNT"] == "quantity"
     assert money_word in texts(at)
     # the field names in the editor are in the page's language
-    amount_box = next(b for b in at.selectbox if b.label == "SALES_PRICE")
+    amount_box = next(b for b in at.selectbox if shown(b.label) == "SALES_PRICE")
     assert ("Amount (money)" if language == "en" else "金额") in amount_box.options
 
 
@@ -43,7 +43,7 @@ def test_headerless_file_keeps_the_editor_open_and_a_choice_moves_the_field():
     mapping = next(e for e in at.expander if e.label == "Column mapping")
     assert mapping.proto.expanded
     # the user says column_3 is the amount: column_4 gives it up instead of a "mapped twice" dead end
-    next(b for b in at.selectbox if b.label == "column_3").select("amount").run()
+    next(b for b in at.selectbox if shown(b.label) == "column_3").select("amount").run()
     assert_healthy(at)
     assert not at.error
     boxes = mapping_boxes(at)

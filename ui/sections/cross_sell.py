@@ -29,8 +29,8 @@ from crm_core.views.cross_sell import (
 from ui import widgets
 from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format
 from ui.state import lang, t
+from ui.text import plain, t_plain
 
-MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$")
 METRIC_FORMATS = {"support": "percent", "confidence": "percent", "lift": "%.2f", "leverage": "%.4f",
                   "conviction": "%.2f", "zhangs_metric": "%.2f", "support_count": "localized",
                   "antecedent_count": "localized", "baskets": "localized"}
@@ -50,11 +50,6 @@ def number(value) -> str:
 
 def percent(value) -> str:
     return format_percent(value, lang())
-
-
-def markdown_text(text: str) -> str:
-    """``text`` shown literally by st.markdown (item names may hold *, _, [ …)."""
-    return "".join("\\" + char if char in MARKDOWN_SPECIAL else char for char in text)
 
 
 def metric_columns(names: Iterable[str]) -> dict:
@@ -100,11 +95,11 @@ def affinity_map(grid: AffinityMap, level_word: str, by: str) -> None:
 def also_bought(found: AlsoBought, level_name: str, by: str) -> None:
     """"Customers who buy this also buy": the title, caption, bars and table."""
     item, others = found.item, found.others
-    st.subheader(t(f"cross_sell.page.also_title.{by}", item=item))
-    st.caption(t(f"cross_sell.page.also_caption.{by}", holders=number(found.holders), item=item,
+    st.subheader(t_plain(f"cross_sell.page.also_title.{by}", item=item))
+    st.caption(t_plain(f"cross_sell.page.also_caption.{by}", holders=number(found.holders), item=item,
                  share=percent(found.holder_share)))
     if others.height == 0:
-        st.info(t("cross_sell.page.also_none", item=item))
+        st.info(t_plain("cross_sell.page.also_none", item=item))
         return
     share_header = t(f"cross_sell.page.also_share.{by}", item=item)
     base_header = t(f"cross_sell.page.also_base.{by}")
@@ -192,13 +187,13 @@ def offers(found: Offers, level_name: str, currency: str | None) -> None:
                          for v in mix["expected_value"].to_list()]), width="stretch", key="xs_offer_mix")
     else:
         if found.fewer:
-            st.caption(t("cross_sell.page.offers_fewer", n=found.count, k=found.k, customer=found.target))
+            st.caption(t_plain("cross_sell.page.offers_fewer", n=found.count, k=found.k, customer=found.target))
         for rank, item_name, probability, value, source, reason_id in found.cards():
             with st.container(border=True):
-                st.markdown(t("cross_sell.page.offer_line", rank=rank, item=markdown_text(item_name),
+                st.markdown(t("cross_sell.page.offer_line", rank=rank, item=plain(item_name),
                               source=sources[source], probability=percent(probability),
                               value=format_money(value, language, currency)))
-                st.caption(markdown_text(reasons[reason_id]))
+                st.caption(plain(reasons[reason_id]))
     table = offer_table(found, reasons, sources).rename({
         "customer_id": column("customer_id"), "rank": column("rank"), "item": level_name,
         "probability": column("probability"), "expected_value": column("expected_value"),

@@ -44,6 +44,7 @@ from ui.i18n import (
     translate,
 )
 from ui.state import t
+from ui.text import plain, t_plain
 from ui.views.customers import customer_list
 
 ROW_PIXELS, MAX_TABLE_PIXELS = 35, 740  # st.dataframe's row height; taller pages scroll inside the table
@@ -80,7 +81,8 @@ def label(prefix: str, value: Any) -> str:
 
 
 def reason(decoded: tuple[str, Mapping[str, Any]] | None) -> str | None:
-    return t(decoded[0], **decoded[1]) if decoded else None
+    """A reason (key, params) for a markdown surface: its product and customer names shown as text."""
+    return t_plain(decoded[0], **decoded[1]) if decoded else None
 
 
 def readable(frame, language: str):
@@ -153,7 +155,7 @@ def search_hits(found: Search, language: str, pick: Callable[[str], None]) -> No
     st.caption(t("customers.c360.results", count=format_number(found.total, language), shown=len(found.hits)))
     for start in range(0, len(found.hits), 3):
         for box, hit in zip(st.columns(3), found.hits[start:start + 3], strict=False):
-            box.button(hit.label, key=f"c360_hit_{hit.customer_id}", on_click=pick, args=(hit.customer_id,),
+            box.button(plain(hit.label), key=f"c360_hit_{hit.customer_id}", on_click=pick, args=(hit.customer_id,),
                        width="stretch", help=t(f"customers.match.{hit.match}"))
 
 
@@ -170,10 +172,11 @@ def profile_card(view: Customer360, language: str) -> None:
     """Name, id and place, the reveal toggle, and the profile fields (contacts masked unless revealed)."""
     st.divider()
     heading, toggle_box = st.columns([3, 1])
-    heading.header(view.name)
+    heading.header(plain(view.name))
     # Not a link control on purpose: a shared link must never reveal contact details.
     revealed = toggle_box.toggle(t("customers.c360.reveal"), key="c360_reveal", help=t("customers.c360.reveal_help"))
-    heading.caption(" · ".join([t("customers.c360.id", customer_id=view.customer_id), *view.place]))
+    heading.caption(" · ".join([t_plain("customers.c360.id", customer_id=view.customer_id),
+                                *(plain(place) for place in view.place)]))
     if view.fields:
         with st.container(border=True):
             for start in range(0, len(view.fields), 5):
@@ -181,7 +184,7 @@ def profile_card(view: Customer360, language: str) -> None:
                     value = view.field_value(name, revealed)
                     shown = ("–" if value is None or value == "" else _day(value, language)
                              if isinstance(value, datetime) else str(value))
-                    box.markdown(f"**{t(f'customers.column.{name}')}**  \n{shown}")
+                    box.markdown(f"**{t(f'customers.column.{name}')}**  \n{plain(shown)}")
     if view.is_prospect:
         st.info(t("customers.c360.no_orders"), icon=":material/hourglass_empty:")
 
@@ -340,7 +343,7 @@ def next_products(view: Customer360, language: str, currency: str | None) -> Non
         st.caption(t("customers.c360.by_category"))
     with st.container(border=True):
         for pick in view.picks:
-            st.markdown(f"**{pick.rank}. {pick.item}** · " + t(
+            st.markdown(f"**{pick.rank}. {plain(pick.item)}** · " + t(
                 "customers.c360.next_line", probability=format_percent(pick.probability, language, 0),
                 value=format_money(pick.expected_value, language, currency)))
             st.caption(reason(pick.reason) or "")
@@ -354,7 +357,7 @@ def similar_customers(view: Customer360, language: str, currency: str | None, pi
     st.caption(t("customers.c360.similar_help"))
     for box, other in zip(st.columns(max(len(view.similar), 3)), view.similar, strict=False):
         with box.container(border=True, height="stretch"):
-            st.markdown(f"**{other.name or other.customer_id}**  \n{other.customer_id}")
+            st.markdown(f"**{plain(other.name or other.customer_id)}**  \n{plain(other.customer_id)}")
             if other.segment:
                 st.caption(label("segmentation.segment", other.segment))
             st.caption(t("customers.c360.similar_facts", orders=format_number(other.orders, language),

@@ -12,8 +12,9 @@ from crm_core.charts import segmentation as seg_charts
 from crm_core.segmentation import CATCH_ALL, NO_SEGMENT, RuleError
 from crm_core.views import segments as core
 from ui import base, state, widgets
-from ui.i18n import format_number, format_percent
+from ui.i18n import format_number, format_percent, has_key
 from ui.state import lang, t
+from ui.text import t_plain
 
 if TYPE_CHECKING:
     from streamlit.elements.lib.column_types import ColumnConfig
@@ -26,7 +27,10 @@ ACTION_ROW_HEIGHT = 68  # above 4rem Streamlit wraps long text in a cell: the ac
 # ---------------------------------------------------------------- names
 
 def segment_name(key: str) -> str:
-    return t(f"segmentation.segment.{key}")
+    """A segment's name: the map's own segments translated, a custom one (from the editor or a link) as typed.
+
+    Raw text: on a markdown surface pass it through :func:`ui.text.plain` (or :func:`ui.text.t_plain`)."""
+    return t(f"segmentation.segment.{key}") if has_key(f"segmentation.segment.{key}") else str(key)
 
 
 def tier_name(key: str) -> str:
@@ -135,7 +139,7 @@ def rule_editor(preset: str) -> str | None:
             params["column"] = column(params["column"])
         if "field" in params:
             params["field"] = params["field"].upper()
-        st.error(t(error.key, **params) + " " + t("segmentation.page.rules_kept"), icon=":material/rule:")
+        st.error(t_plain(error.key, **params) + " " + t("segmentation.page.rules_kept"), icon=":material/rule:")
     # the rules in force go into the link (while an edit is broken, that is the map's own)
     st.session_state["seg_rules"] = rules if rules is not None else ""
     left, right = st.columns([3, 1])
