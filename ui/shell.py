@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hmac
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from math import ceil
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -16,6 +18,7 @@ import streamlit as st
 from crm_core.dataset import Dataset
 from crm_core.filters import FilterSpec, apply_filters, date_bounds, dimension_values
 from ui import data, state, widgets
+from ui.access import THROTTLE
 from ui.cache import cached_dataset
 from ui.i18n import LANGUAGES
 from ui.state import t
@@ -63,11 +66,26 @@ def gate() -> None:
         given = st.text_input(t("app.access.password"), type="password")
         submitted = st.form_submit_button(t("app.access.enter"))
     if submitted:
-        if hmac.compare_digest(given.encode(), expected.encode()):
+        client = _client()
+        waiting = THROTTLE.wait(client)
+        if waiting > 0:  # refused unread, the right password too: guessing gets slower, not luckier
+            st.error(t("app.access.wait", seconds=ceil(waiting)))
+        elif hmac.compare_digest(given.encode(), expected.encode()):
+            THROTTLE.succeeded(client)
             st.session_state["_authenticated"] = True
             st.rerun()
-        st.error(t("app.access.wrong"))
+        else:
+            waiting = THROTTLE.failed(client)
+            st.error(t("app.access.wrong") + (" " + t("app.access.wait", seconds=ceil(waiting)) if waiting else ""))
     st.stop()
+
+
+def _client() -> str:
+    """Who is trying: the client's IP address as Streamlit sees it, else this browser session."""
+    address = getattr(st.context, "ip_address", None)
+    if isinstance(address, str) and address:  # (AppTest hands a mock here)
+        return address
+    return "session:" + st.session_state.setdefault("_client_token", secrets.token_hex(8))
 
 
 # ---------------------------------------------------------------- sidebar
