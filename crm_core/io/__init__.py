@@ -8,8 +8,10 @@ Steps (research/platform_notes.md §3, §4.4):
 
 1. bytes: size limit; format from magic bytes (``PK`` workbook, ``PAR1`` Parquet, OLE2 legacy ``.xls``),
    otherwise text.
-2. text: encoding cascade BOM → strict UTF-8 → strict GB18030 (superset of GBK/GB2312) →
-   charset-normalizer → UTF-8 with replacement (reported); delimiter sniffed among ``, ; TAB |``;
+2. text: encoding cascade BOM → strict UTF-8 → strict GB18030 (superset of GBK/GB2312) or Big5 →
+   line by line when the bytes mix encodings (reported with counts and example lines) →
+   charset-normalizer; lines valid in no encoding are dropped and reported, never stored as "�";
+   delimiter sniffed among ``, ; TAB |``;
    title rows above the header skipped; everything read as String (``infer_schema=False``), ragged
    rows counted.
 3. headers: BOM/whitespace stripped, duplicates and blanks renamed, mapped with

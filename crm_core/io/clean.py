@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 
 from crm_core.io.currency import detect_currency
+from crm_core.io.encoding import UNDECODABLE
 from crm_core.io.mapping import _choose_money_column, _guess_headerless, _missing_required, _resolve_mapping
 from crm_core.io.readers import _Table
 from crm_core.io.report import DataError, Issue, LoadReport, LoadResult, _short_list
@@ -32,6 +33,9 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
                                                      "headers": _short_list(table.headers), "kind": kind})
     rows = _Rows(table, kind, mapping)
     drops: list[tuple[str, pl.Series, str | None]] = []  # (issue key, mask, canonical column), in priority order
+    if table.undecodable_lines and rows.source_cols:  # bytes valid in no encoding: never stored as "�"
+        drops.append(("encoding_undecodable", rows.text.select(pl.any_horizontal(
+            pl.col(rows.source_cols).str.contains(UNDECODABLE, literal=True))).to_series().fill_null(False), None))
     if rows.ragged is not None:  # more fields than the header: columns shifted, values cannot be trusted
         drops.append(("ragged_rows", rows.ragged, None))
     repeated = _repeated_rows(rows.text.select(rows.source_cols)) if rows.source_cols else None
@@ -107,7 +111,7 @@ def _clean(table: _Table, kind: str, mapping_override: dict | None, *, name: str
     if kind == "transactions":
         money_headers = [h for h, c in mapping.items() if c in ("amount", "unit_price")]
         currency = detect_currency([rows.cells(c) for c in ("amount", "unit_price") if c in rows.col_of], money_headers,
-                                   traditional=table.encoding == "cp950")
+                                   traditional=(table.encoding or "").startswith("cp950"))
 
     reason = reason_index.replace_strict({i: key for i, (key, _, _) in enumerate(drops)}, default=None,
                                          return_dtype=pl.String).alias("_reason")

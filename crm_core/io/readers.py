@@ -2,6 +2,7 @@
 columns ``__c0..`` with their source row numbers; workbooks are checked for zip bombs first."""
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -10,8 +11,8 @@ from typing import Any
 import polars as pl
 
 from crm_core.io.archive import check_workbook
-from crm_core.io.encoding import _check_text, _decode
-from crm_core.io.limits import MAX_COLUMNS, MAX_ROWS, SNIFF_BYTES, TITLE_ROWS_MAX
+from crm_core.io.encoding import ENCODING_NAMES, _check_text, _decode, _LineDecoding
+from crm_core.io.limits import EXAMPLE_COLUMNS_MAX, MAX_COLUMNS, MAX_ROWS, SNIFF_BYTES, TITLE_ROWS_MAX
 from crm_core.io.report import DataError, Issue
 from crm_core.io.sniff import _clean_headers, _sniff_csv, _title_rows
 from crm_core.io.source import _detect_format
@@ -29,6 +30,7 @@ class _Table:
     sheet: str | None = None
     issues: list[Issue] = field(default_factory=list)
     has_header: bool = True
+    undecodable_lines: int = 0  # lines valid in no encoding: their rows carry encoding.UNDECODABLE
 
 
 def _read_any(data: bytes, *, sheet: Any, max_rows: int, max_columns: int,
@@ -71,9 +73,33 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
     extra = pl.col("__extra").str.strip_chars()
     frame = frame.with_row_index("__row", offset=sniff.skip + 1 + sniff.has_header).with_columns(
         pl.col("__row").cast(pl.Int64), __ragged=extra.is_not_null() & (extra != "")).drop("__extra")
+    issues = list(decoded.issues)
+    if decoded.lines is not None and decoded.lines.others:
+        issues.append(_mixed_encodings(decoded.lines, list(sniff.headers), sniff.delimiter, sniff.whitespace))
     return _Table(frame, list(sniff.headers), "csv", encoding=decoded.encoding,
                   delimiter=" " if sniff.whitespace else sniff.delimiter,
-                  issues=list(decoded.issues) + list(sniff.issues), has_header=sniff.has_header)
+                  issues=issues + list(sniff.issues), has_header=sniff.has_header,
+                  undecodable_lines=decoded.lines.undecodable if decoded.lines is not None else 0)
+
+
+def _mixed_encodings(lines: _LineDecoding, headers: list[str], delimiter: str, whitespace: bool) -> Issue:
+    """The ``encoding_mixed`` note: how many lines were read in an encoding other than the file's main
+    one, with the first (up to three) of them as example rows and their line numbers."""
+    examples = sorted(found for enc in lines.others for found in lines.examples.get(enc, ()))[:3]
+
+    def cells(text: str) -> list[str]:
+        if whitespace:
+            return text.split()
+        return next(csv.reader([text], delimiter=delimiter), [])
+
+    rows = tuple({"_row": number, **dict(zip(headers[:EXAMPLE_COLUMNS_MAX], cells(text.rstrip("\r"))))}
+                 for number, text in examples)
+    count = sum(lines.counts[enc] for enc in lines.others)
+    return Issue("encoding_mixed", "info", count, None, "kept", rows, params={
+        "encoding": ENCODING_NAMES.get(lines.main, lines.main),
+        "other": ", ".join(ENCODING_NAMES.get(enc, enc) for enc in lines.others),
+        "main_count": f"{lines.counts[lines.main]:,}",
+        "lines": ", ".join(str(number) for number, _ in examples)})
 
 
 def _check_zip(data: bytes, max_unzipped_bytes: int, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> None:

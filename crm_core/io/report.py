@@ -20,9 +20,10 @@ ISSUE_KEYS = (
     # problems: rows dropped or values blanked
     "ragged_rows", "duplicate_rows", "missing_customer_id", "missing_required", "unparseable_date",
     "unparseable_amount", "unparseable_number", "duplicate_customer_id", "out_of_range", "scientific_ids",
-    "encoding_replaced",
+    "encoding_undecodable", "encoding_replaced",  # (replaced: no longer emitted; in reports saved before)
     # notes: kept as read, worth knowing
-    "encoding_guessed", "encoding_traditional", "money_column_chosen", "no_header", "whitespace_delimited",
+    "encoding_guessed", "encoding_traditional", "encoding_mixed", "money_column_chosen", "no_header",
+    "whitespace_delimited",
     "no_amounts", "duplicate_rows_kept", "title_rows_skipped", "empty_headers", "duplicate_headers",
     "unsupported_columns",
     "id_float_suffix_removed", "derived_amount", "negative_amounts", "zero_amounts", "future_dates",

@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from crm_core.export import mask_contacts
 from crm_core.io.dates import _build_dates, _date_parts, _DateParts, _decide_order, _fast_dates
 from crm_core.io.limits import EXAMPLE_COLUMNS_MAX, EXAMPLES_MAX
 from crm_core.io.readers import _Table
 from crm_core.io.report import DataError, Issue, _short_list
 from crm_core.io.values import _TEXT_NULLS, _VALUE_NULLS, _nullify, _text_expr, parse_numbers
-from crm_core.schema import COLUMNS, DATE_COLUMNS, ID_COLUMNS, NUMBER_COLUMNS
+from crm_core.schema import COLUMNS, DATE_COLUMNS, ID_COLUMNS, NUMBER_COLUMNS, SYNONYMS, normalize_header
 
 SATISFACTION_RANGE = (1.0, 5.0)
 
@@ -59,7 +60,7 @@ class _Rows:
         focus = [self.col_of[canonical]] if canonical in self.col_of else []
         cols = focus + [self.col_of[c] for c in COLUMNS[self.kind] if c in self.col_of] + self.source_cols
         cols = list(dict.fromkeys(c for c in cols if c not in self.unnamed_empty))[:EXAMPLE_COLUMNS_MAX]
-        rows = self.text.select("__row", *cols)[idx].rows()
+        rows = self.masked(self.text.select("__row", *cols)[idx]).rows()
         return tuple({"_row": int(r[0]), **{self.header_of[c]: "" if v is None else str(v)
                                             for c, v in zip(cols, r[1:])}} for r in rows)
 
@@ -202,9 +203,28 @@ class _Rows:
     def rejected(self, reason: pl.Series, keep: pl.Series) -> pl.DataFrame:
         """Dropped rows as text: ``_row``, ``_reason`` (an io.issue key), then every source column."""
         names = _unique_names(self.headers, {"_row", "_reason"})
-        return pl.concat([self.text.select(pl.col("__row").alias("_row")), reason.to_frame(),
-                          self.text.select([pl.col(self.internal[h]).alias(n) for h, n in zip(self.headers, names)])],
-                         how="horizontal").filter(~keep)
+        dropped = self.text.filter(~keep)
+        return pl.concat([dropped.select(pl.col("__row").alias("_row")), reason.filter(~keep).to_frame(),
+                          self.masked(dropped).select([pl.col(self.internal[h]).alias(n)
+                                                       for h, n in zip(self.headers, names)])], how="horizontal")
+
+    def contact_columns(self) -> dict[str, str]:
+        """Internal column → ``"phone"`` / ``"email"`` for each source column of contacts: mapped to one, or
+        not mapped and headed like one (``手机``, ``E-mail`` as an extra column of a transactions file)."""
+        found: dict[str, str] = {self.col_of[c]: c for c in ("phone", "email") if c in self.col_of}
+        mapped = set(self.col_of.values())
+        for header, internal in self.internal.items():
+            canonical = SYNONYMS["customers"].get(normalize_header(header))
+            if canonical in ("phone", "email") and internal not in mapped:
+                found[internal] = canonical
+        return found
+
+    def masked(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (columns ``__c0..``) with its contact columns masked by :func:`crm_core.export.mask_contacts`:
+        the dropped-rows download and the report's examples never show a raw phone number or e-mail."""
+        masks = [mask_contacts(frame.select(pl.col(internal).alias(canonical))).to_series().alias(internal)
+                 for internal, canonical in self.contact_columns().items() if internal in frame.columns]
+        return frame.with_columns(masks) if masks else frame
 
 
 def _repeated_rows(frame: pl.DataFrame) -> pl.Series:

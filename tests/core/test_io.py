@@ -107,6 +107,90 @@ def test_undecodable_bytes_are_replaced_and_reported():
     assert result.report.encoding not in ("utf-8", "gb18030")
 
 
+REGIONS_EVEN = ["华东", "华南", "华北", "西南", "东北", "华中"]  # 6 UTF-8 bytes: the whole file decodes as GB18030
+REGIONS_ODD = ["上海市", "华南", "北京市", "西南区", "东北", "华中"]  # 9 bytes then a comma: GB18030 fails
+
+
+def pasted_export(regions: list[str]) -> bytes:
+    """A GBK export whose rows alternate with rows pasted from a UTF-8 one (row 2 UTF-8, row 3 GBK …)."""
+    lines = ["客户编号,下单日期,金额,地区".encode("gbk")]
+    for i, region in enumerate(regions * 2):
+        lines.append(f"C{i},2024-01-{i + 1:02d},{10 + i},{region}".encode("utf-8" if i % 2 == 0 else "gbk"))
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.mark.parametrize("regions", [REGIONS_EVEN, REGIONS_ODD], ids=["whole-file-decodes", "whole-file-fails"])
+def test_a_file_of_mixed_encodings_is_read_line_by_line_and_reported(regions):
+    data = pasted_export(regions)
+    if regions is REGIONS_EVEN:  # what a whole-file GB18030 decode stored, silently
+        assert "鍗庝笢" in data.decode("gb18030")
+    result = read_table(data)
+    assert result.df["region"].to_list() == regions * 2
+    assert result.report.encoding == "gb18030+utf-8"
+    assert result.report.headers == ("客户编号", "下单日期", "金额", "地区")
+    mixed = next(i for i in result.report.issues if i.key == "encoding_mixed")
+    # 6 UTF-8 rows (file lines 2, 4 … 12); 6 GBK rows plus the GBK header
+    assert mixed.count == 6 and mixed.params["main_count"] == "7"
+    assert mixed.params["encoding"] == "GB18030" and mixed.params["other"] == "UTF-8"
+    assert mixed.params["lines"] == "2, 4, 6"
+    assert [e["_row"] for e in mixed.examples] == [2, 4, 6]
+    assert [e["地区"] for e in mixed.examples] == [regions[0], regions[2], regions[4]]
+    assert mixed.severity == "info" and result.report.problems == ()
+    assert sniff_headers(data) == ["客户编号", "下单日期", "金额", "地区"]
+
+
+def test_a_utf8_export_with_gbk_rows_pasted_in_is_read_too():
+    lines = ["客户编号,下单日期,金额,地区".encode()] + [
+        f"C{i},2024-01-0{i + 1},{i},{region}".encode("gbk" if i in (2, 5) else "utf-8")
+        for i, region in enumerate(["华东", "华南", "华北", "西南", "东北", "华中"])]
+    result = read_table(b"\n".join(lines))
+    assert result.df["region"].to_list() == ["华东", "华南", "华北", "西南", "东北", "华中"]
+    mixed = next(i for i in result.report.issues if i.key == "encoding_mixed")
+    assert mixed.count == 2 and mixed.params["other"] == "GB18030" and mixed.params["encoding"] == "UTF-8"
+    assert mixed.params["lines"] == "4, 7"
+
+
+def test_one_encoding_throughout_reports_no_mix():
+    for encoding in ("gbk", "utf-8", "cp950"):
+        text = "客戶編號,下單日期,金額,地區\n" + "".join(f"C{i},2024-01-0{i + 1},{i},台北\n" for i in range(5))
+        result = read_table(text.encode(encoding))
+        assert "encoding_mixed" not in {i.key for i in result.report.issues}, encoding
+        assert result.df["region"].to_list() == ["台北"] * 5
+
+
+def test_lines_valid_in_no_encoding_are_dropped_and_counted_not_stored_as_replacement_characters():
+    lines = ["客户编号,下单日期,金额,地区".encode("gbk")]
+    for i in range(20):  # lines 6 and 13 end in bytes no candidate reads (0xFF is no lead byte anywhere)
+        lines.append(f"C{i},2024-01-{i + 1:02d},{10 + i},华东".encode("gbk") + (b"\xff\xfe" if i in (4, 11) else b""))
+    result = read_table(b"\n".join(lines) + b"\n")
+    report = result.report
+    assert result.df.height == 18 and result.df["region"].to_list() == ["华东"] * 18
+    assert "C4" not in result.df["customer_id"].to_list()
+    assert not any("\ufffd" in str(v) for row in result.df.rows() for v in row)
+    bad = next(i for i in report.issues if i.key == "encoding_undecodable")
+    assert bad.count == 2 and bad.severity == "problem" and bad.action == "dropped"
+    assert [e["_row"] for e in bad.examples] == [6, 13] and bad.examples[0]["客户编号"] == "C4"
+    assert report.rows_read == 20 and report.rows_kept == 18
+    assert result.rejected["_row"].to_list() == [6, 13]
+    assert set(result.rejected["_reason"]) == {"encoding_undecodable"}
+    assert report.encoding == "gb18030" and "encoding_replaced" not in {i.key for i in report.issues}
+
+
+def test_utf8_lines_among_broken_ones_keep_their_text():
+    good = "客户编号,下单日期,金额,备注\n" + "".join(f"C{i},2024-01-0{i + 1},{i},好评\n" for i in range(8))
+    data = good.encode() + b"C9,2024-01-09,9,\xff\n"
+    result = read_table(data)
+    assert result.df.height == 8 and result.df["备注"].to_list() == ["好评"] * 8
+    assert next(i for i in result.report.issues if i.key == "encoding_undecodable").examples[0]["_row"] == 10
+
+
+def test_a_latin1_file_is_not_read_line_by_line_as_chinese():
+    text = "customer_id,order_date,amount,name\n" + "".join(
+        f"C{i},2024-01-0{i + 1},{i},{name}\n" for i, name in enumerate(["Müller", "José", "Ærø", "Straße", "Ça"]))
+    result = read_table(text.encode("latin-1"))
+    assert result.df["name"].to_list() == ["Müller", "José", "Ærø", "Straße", "Ça"]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_duplicate_detection_does_not_depend_on_hash_values(seed):
     rng = random.Random(seed)
@@ -743,7 +827,8 @@ def test_every_key_has_a_template_that_formats(lang):
         assert key in catalog, key
     for key in ISSUE_KEYS:
         template = catalog[f"io.issue.{key}"]
-        template.format(count=3, column="amount", other="AMOUNT", median="1", rival_median="52")
+        template.format(count=3, column="amount", other="AMOUNT", median="1", rival_median="52",
+                        encoding="GB18030", main_count="4", lines="2, 4, 6")
         if key not in ("encoding_guessed", "encoding_traditional", "no_header", "whitespace_delimited"):
             assert "{count}" in template or "{column}" in template, key
     for order in DATE_ORDERS:
@@ -765,3 +850,18 @@ def test_every_issue_key_emitted_is_declared():
             assert found.severity in ("problem", "info") and found.action in ("dropped", "set_null", "kept")
     assert {"duplicate_rows_kept", "missing_customer_id", "unparseable_date", "two_digit_years", "derived_amount",
             "excel_serial_dates", "future_dates", "negative_amounts"} <= seen
+
+
+def test_dropped_rows_and_examples_never_show_raw_phones_or_emails():
+    customers = ("客户编号,客户名称,手机,邮箱\nC1,甲,13812345678,zhang.wei@example.com\n"
+                 ",乙,13900001111,li@a.cn\n").encode()
+    result = read_table(customers, kind="customers")
+    assert result.rejected.select("手机", "邮箱").row(0) == ("139****1111", "l****@a.cn")
+    example = next(i for i in result.report.issues if i.key == "missing_customer_id").examples[0]
+    assert example["手机"] == "139****1111" and example["邮箱"] == "l****@a.cn"
+    assert result.df["phone"].to_list() == ["13812345678"]  # the table itself keeps them (screens mask them)
+    # in a transactions file the phone is an extra column: headed like one, it is masked too
+    lines = "客户编号,下单时间,金额,联系电话\nC1,2024-01-05,10,13812345678\n,2024-01-05,10,+86 139-0000-1111\n".encode()
+    result = read_table(lines)
+    assert result.rejected["联系电话"].to_list() == ["139****1111"]
+    assert result.df["联系电话"].to_list() == ["13812345678"]

@@ -161,3 +161,23 @@ def test_concatenated_encodings(parts, junk):
     chunks = [to_csv([HEADERS] + ROWS[i % len(ROWS):]).encode(encoding, errors="replace")
               for i, encoding in enumerate(parts)]
     check(lambda: read_table(b"".join(chunks) + junk))
+
+
+@FUZZ
+@given(encodings=st.lists(st.sampled_from(["utf-8", "gbk"]), min_size=len(ROWS) * 3 + 1, max_size=len(ROWS) * 3 + 1))
+def test_rows_pasted_from_utf8_and_gbk_exports_read_as_if_one_encoding(encodings):
+    rows = [HEADERS] + ROWS * 3
+    base = check(lambda: read_table(to_csv(rows).encode()))
+    data = b"".join(to_csv([row]).encode(encoding) for row, encoding in zip(rows, encodings))
+    mixed = check(lambda: read_table(data))
+    assert mixed.df.equals(base.df)
+    lines = {"utf-8": 0, "gbk": 0}  # non-ASCII file lines per encoding (a quoted line break makes two)
+    for row, encoding in zip(rows, encodings):
+        lines[encoding] += sum(1 for line in to_csv([row]).splitlines() if not line.isascii())
+    notes = [i for i in mixed.report.issues if i.key == "encoding_mixed"]
+    if min(lines.values()) == 0:
+        assert notes == []
+    else:
+        main = "utf-8" if lines["utf-8"] >= lines["gbk"] else "gbk"
+        other = "gbk" if main == "utf-8" else "utf-8"
+        assert notes[0].count == lines[other] and notes[0].params["main_count"] == str(lines[main])
