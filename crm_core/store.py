@@ -2,8 +2,10 @@
 
 This is the second place (with ``crm_core.io``) that touches files: a data directory holds one folder per
 dataset (``<id>/transactions.parquet``, optional ``customers.parquet`` / ``interactions.parquet``, and
-``meta.json``). A dataset is written into a temporary folder and renamed into place, so a crash never
-leaves half a dataset; ``meta.json`` is replaced atomically on rename. Nothing here knows about
+``meta.json``). A dataset is written into a temporary folder, its files and the folder are fsynced, and it
+is renamed into place, so neither a crash nor a power cut leaves half a dataset; ``meta.json`` is
+replaced atomically on rename. Staging folders a crash left behind are removed once they are older than
+``STALE_AFTER`` (on every save, and on listing when the caller gives the time). Nothing here knows about
 streamlit: a notebook can open a colleague's saved dataset with :func:`load`.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from crm_core.dataset import Dataset
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TABLES = ("transactions", "customers", "interactions")
 META = "meta.json"
+STALE_AFTER = timedelta(hours=1)  # a staging folder this old belongs to no save still running
+_LEFTOVER = re.compile(r"^\.(staging|deleted)-[A-Za-z0-9_-]+$")
 
 
 class StoreError(Exception):
@@ -58,10 +62,52 @@ def _folder(directory: Path | str, dataset_id: str) -> Path:
     return Path(directory) / dataset_id
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's contents to disk (a folder: its entries, so a rename survives a power
+    cut). Folders cannot be opened for this on Windows; there it is skipped."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0))
+    except OSError:
+        if path.is_dir():
+            return
+        raise
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
+    _fsync(path.parent)
+
+
+def remove_stale(directory: Path | str, now: datetime, max_age: timedelta = STALE_AFTER) -> list[str]:
+    """Remove ``.staging-*`` and ``.deleted-*`` folders last changed more than ``max_age`` before ``now``:
+    what a save or delete that crashed (kill -9, power cut) left behind. Younger ones may belong to a save
+    still running and are kept. Returns the names removed."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    cutoff = (now - max_age).timestamp()
+    removed = []
+    for folder in root.iterdir():
+        if not _LEFTOVER.match(folder.name):
+            continue
+        try:
+            if not folder.is_dir() or folder.stat().st_mtime >= cutoff:
+                continue
+        except OSError:  # removed meanwhile by another session
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder.name)
+    return removed
 
 
 def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
@@ -70,9 +116,12 @@ def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
 
     ``extra`` (JSON-safe) is kept in the metadata: the column mappings and load reports of the files.
     The dataset's ``currency`` (ISO 4217 code or None) is kept there too and comes back with :func:`load`.
+    ``created`` is also the time against which stale staging folders are removed (:func:`remove_stale`).
+    Every file and the folders are fsynced before and after the rename into place.
     """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale(root, created)
     dataset_id = new_id()
     staging = root / f".staging-{dataset_id}"
     staging.mkdir()
@@ -82,12 +131,15 @@ def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
             frame = getattr(dataset, table)
             if frame is not None:
                 frame.write_parquet(staging / f"{table}.parquet")
+                _fsync(staging / f"{table}.parquet")
                 rows[table] = frame.height
         _write_json(staging / META, {
             "id": dataset_id, "name": name, "created": created.isoformat(timespec="seconds"),
             "rows": rows, "fingerprint": dataset.fingerprint, "currency": dataset.currency, "extra": extra or {},
         })
+        _fsync(staging)
         os.rename(staging, root / dataset_id)
+        _fsync(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -129,11 +181,17 @@ def _currency(value: Any) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) else None
 
 
-def list_saved(directory: Path | str) -> list[SavedInfo]:
-    """Every readable saved dataset, newest first (half-written staging folders are skipped)."""
+def list_saved(directory: Path | str, now: datetime | None = None,
+               max_age: timedelta = STALE_AFTER) -> list[SavedInfo]:
+    """Every readable saved dataset, newest first (half-written staging folders are skipped).
+
+    With ``now``, staging folders older than ``max_age`` are removed first (:func:`remove_stale`);
+    without it nothing is removed (the core has no clock)."""
     root = Path(directory)
     if not root.is_dir():
         return []
+    if now is not None:
+        remove_stale(root, now, max_age)
     found = []
     for folder in root.iterdir():
         if not folder.is_dir() or not ID_PATTERN.match(folder.name):
@@ -169,4 +227,5 @@ def delete(directory: Path | str, dataset_id: str) -> None:
         raise StoreError("store.error.not_found")
     trash = folder.with_name(f".deleted-{dataset_id}-{secrets.token_hex(4)}")
     os.rename(folder, trash)
+    _fsync(folder.parent)
     shutil.rmtree(trash, ignore_errors=True)

@@ -61,7 +61,7 @@ with tabs[0]:
                     st.error(t("data.save.failed", reason=str(error.strerror or error)))
 
 with tabs[1]:
-    saved = store.list_saved(data.data_dir())
+    saved = store.list_saved(data.data_dir(), now=datetime.now())
     if not saved:
         st.caption(t("data.saved.none"))
     if st.session_state.get("dataset") is not None and st.button(t("data.saved.back_to_sample"), key="back_to_sample"):

@@ -1,6 +1,7 @@
 """Saved datasets: round trip, atomic writes, listing, rename, delete, bad ids."""
 import json
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -99,3 +100,60 @@ def test_meta_written_before_currency_was_stored_opens_without_one(tmp_path):
     meta["currency"] = "../../etc"
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     assert store.load(tmp_path, dataset_id)[0].currency is None
+
+
+def leftover(root, name: str, age: timedelta, now: datetime):
+    """A folder a crashed save (or delete) left behind, last changed ``age`` before ``now``."""
+    folder = root / name
+    folder.mkdir()
+    (folder / "transactions.parquet").write_bytes(b"half written")
+    changed = (now - age).timestamp()
+    os.utime(folder, (changed, changed))
+    return folder
+
+
+def test_saving_removes_staging_folders_a_crash_left_behind(tmp_path):
+    now = datetime(2026, 3, 1, 12, 0)
+    stale = leftover(tmp_path, ".staging-crashedAAAAAAAAAAAAAAAA", timedelta(hours=2), now)
+    trash = leftover(tmp_path, ".deleted-crashedBBBBBBBBBBBBBBBB-0a1b", timedelta(days=3), now)
+    running = leftover(tmp_path, ".staging-runningCCCCCCCCCCCCCCCC", timedelta(minutes=10), now)
+    dataset_id = store.save(dataset(), tmp_path, "after the crash", created=now)
+    assert not stale.exists() and not trash.exists()
+    assert running.exists()  # may be another session's save still in progress
+    assert [i.dataset_id for i in store.list_saved(tmp_path)] == [dataset_id]
+    assert store.load(tmp_path, dataset_id)[0].transactions.equals(dataset().transactions)
+
+
+def test_listing_removes_stale_staging_folders_only_when_given_the_time(tmp_path):
+    now = datetime(2026, 3, 1, 12, 0)
+    stale = leftover(tmp_path, ".staging-crashedAAAAAAAAAAAAAAAA", timedelta(minutes=90), now)
+    assert store.list_saved(tmp_path) == [] and stale.exists()  # no clock, nothing removed
+    assert store.list_saved(tmp_path, now=now, max_age=timedelta(hours=2)) == [] and stale.exists()
+    assert store.list_saved(tmp_path, now=now) == [] and not stale.exists()
+    assert store.remove_stale(tmp_path, now) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads which file a descriptor is from /proc")
+def test_every_file_and_folder_is_fsynced_before_and_after_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(descriptor):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    def rename(source, target):
+        events.append(("rename", str(source)))
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    dataset_id = store.save(dataset(), tmp_path, "x", created=datetime(2026, 1, 1))
+    staging = str(tmp_path / f".staging-{dataset_id}")
+    synced_before = {path for kind, path in events[: events.index(("rename", staging))] if kind == "fsync"}
+    assert {f"{staging}/transactions.parquet", f"{staging}/customers.parquet", staging} <= synced_before
+    assert any(path.startswith(f"{staging}/.meta.json.") for path in synced_before)  # the temporary meta.json
+    assert events[-1] == ("fsync", str(tmp_path))  # the rename itself is on disk
+    events.clear()
+    store.rename(tmp_path, dataset_id, "renamed")
+    assert events[-1] == ("fsync", str(tmp_path / dataset_id)) and len(events) == 2
