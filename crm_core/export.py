@@ -1,9 +1,11 @@
 """Formula-safe downloads: CSV with a UTF-8 BOM and .xlsx with formulas off.
 
 A cell that begins with ``=``, ``+``, ``-``, ``@``, tab or carriage return is run as a formula by
-spreadsheet programs (OWASP "CSV Injection"); such text cells get a leading apostrophe. Only text
-columns are touched: numbers (refunds are negative) stay numbers. Headers are neutralised too, since
-extra columns carry the uploader's header names.
+spreadsheet programs (OWASP "CSV Injection"). In CSV, which has no cell types, such text cells get a
+leading apostrophe (OWASP's advice). In .xlsx every text is a string cell, never a formula, and those
+cells also carry Excel's own quote-prefix style (what typing ``'=3+3`` makes): the value stays exactly
+``=3+3`` and editing the cell keeps it text. Only text columns are touched: numbers (refunds are
+negative) stay numbers. Headers are treated the same, since extra columns carry the uploader's header names.
 
 Money columns carry the currency in their header (``Revenue (TWD)``, :func:`money_headers`) rather than
 as a column of its own or a symbol in each cell: the amounts stay numbers a spreadsheet sums and pivots,
@@ -74,16 +76,31 @@ def to_csv_bytes(frame: pl.DataFrame) -> bytes:
 def to_excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     """An .xlsx workbook with one sheet, written with xlsxwriter's formula parsing switched off.
 
-    Infinite or NaN numbers (a rule's conviction when it never fails) become empty cells: xlsxwriter
-    cannot store them as numbers.
+    Every text is a string cell (``strings_to_formulas`` off), so ``=3+3`` is stored as the text
+    ``=3+3``, never as a formula and without the apostrophe CSV needs; formula-like cells and headers
+    also get the quote-prefix style, so Excel keeps them text when someone edits them. Infinite or
+    NaN numbers (a rule's conviction when it never fails) become empty cells: xlsxwriter cannot store
+    them as numbers.
     """
     floats = [c for c, dtype in frame.schema.items() if dtype.is_float()]
     if floats:
         frame = frame.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats)
+    frame = _flatten_for_export(frame)
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "remove_timezone": True}) as workbook:
-        neutralise(_flatten_for_export(frame)).write_excel(workbook=workbook, worksheet=sheet, autofit=True)
+        frame.write_excel(workbook=workbook, worksheet=sheet, autofit=True)
+        worksheet = workbook.get_worksheet_by_name(sheet)
+        as_text = workbook.add_format({"quote_prefix": True})
+        pattern = "^[" + re.escape("".join(TRIGGERS)) + "]"
+        for column, (name, dtype) in enumerate(frame.schema.items()):
+            if name.startswith(TRIGGERS):
+                worksheet.write_string(0, column, name, as_text)
+            if dtype != pl.String:
+                continue
+            rows = frame.select(pl.col(name).str.contains(pattern).fill_null(False).arg_true()).to_series()
+            for row in rows:  # data starts under the header row
+                worksheet.write_string(row + 1, column, frame[row, name], as_text)
     return buffer.getvalue()
 
 

@@ -36,9 +36,22 @@ def test_excel_has_no_formulas():
     workbook = load_workbook(io.BytesIO(to_excel_bytes(hostile())))
     sheet = workbook.active
     values = [row for row in sheet.iter_rows(values_only=True)]
-    assert values[1][0] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert values[1][0] == "=HYPERLINK(\"http://x\",\"y\")"  # the text as written, no apostrophe
     assert values[1][1] == -5.0
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_excel_stores_formula_like_text_as_text_cells_without_the_apostrophe():
+    frame = pl.DataFrame({"=header": ["=3+3", "+1", "-cmd", "@SUM(A1)", "normal", None], "amount": [-5, 1, 2, 3, 4, 5]})
+    sheet = load_workbook(io.BytesIO(to_excel_bytes(frame))).active
+    header, formula, plus, minus, at, normal, empty = (row[0] for row in sheet.iter_rows())
+    assert formula.value == "=3+3" and formula.data_type == "s"  # a string cell: Excel shows it, never runs it
+    assert [c.value for c in (plus, minus, at)] == ["+1", "-cmd", "@SUM(A1)"]
+    assert all(c.data_type == "s" and c.quotePrefix for c in (header, formula, plus, minus, at))  # stays text if edited
+    assert header.value == "=header" and normal.value == "normal" and not normal.quotePrefix and empty.value is None
+    assert [row[1].value for row in sheet.iter_rows(min_row=2)] == [-5, 1, 2, 3, 4, 5]
+    # CSV has no cell types: there the apostrophe stays (OWASP)
+    assert to_csv_bytes(frame).decode("utf-8-sig").splitlines()[1] == "'=3+3,-5"
 
 
 @pytest.mark.parametrize("raw, masked", [("13812345678", "138****5678"), ("+86 138-1234-5678", "138****5678"),
