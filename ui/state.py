@@ -133,12 +133,21 @@ def _from_link(key: str, codec: Codec, valid: Callable[[Any], bool] | None) -> A
         value = codec.decode(raw)
         if valid is None or valid(value):
             return value
+        if isinstance(value, list) and isinstance(raw, list) and len(raw) == len(value):
+            kept = [item for item in value if valid([item])]
+            if kept:  # some of several values are good: keep them, name the others (Streamlit keeps them too)
+                refused = [str(item) for item in value if not valid([item])]
+                notice("app.notice.bad_values", name=key, values=_cut("、".join(refused)))
+                return kept
     except (ValueError, TypeError):
         pass
-    shown = _as_one(raw) if raw else ""
-    notice("app.notice.bad_param", name=key, value=shown if len(shown) <= 80 else shown[:80] + "…")
+    notice("app.notice.bad_param", name=key, value=_cut(" · ".join(_as_list(raw)) if raw else ""))
     forget_url_value(key)
     return _MISSING
+
+
+def _cut(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[:most] + "…"
 
 
 # ---------------------------------------------------------------- controls Streamlit binds

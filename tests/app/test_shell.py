@@ -113,6 +113,15 @@ def test_invalid_parameter_values_fall_back_with_a_notice():
     assert at.session_state["region"] == []
 
 
+def test_one_bad_value_among_several_is_left_out_and_named_alone():
+    at = app(query={"region": ["火星", "华东"]})
+    assert_healthy(at)
+    assert at.multiselect(key="region").value == ["华东"]
+    warnings = [w.value for w in at.warning]
+    assert any("(火星) are not valid here and are left out; the others are kept" in w for w in warnings), warnings
+    assert not any("华东" in w for w in warnings)
+
+
 def test_password_gate(monkeypatch):
     monkeypatch.setenv("CRM_PASSWORD", "s3cret")
     at = app()
