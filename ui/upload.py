@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from datetime import date
 
 import polars as pl
@@ -12,7 +13,8 @@ import streamlit as st
 from babel.numbers import get_currency_name
 
 from crm_core.export import to_csv_bytes
-from crm_core.io import DataError, LoadResult, list_sheets, read_table, sniff_headers
+from crm_core.io import DataError, LoadResult, list_sheets, sniff_headers
+from crm_core.io.isolated import MEMORY_MB, SECONDS, read_table_isolated, run_isolated
 from crm_core.schema import COLUMNS, REQUIRED, detect_mapping
 from ui import data
 from ui.i18n import format_number, translate
@@ -29,16 +31,29 @@ NO_CURRENCY = ""
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
 def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[str, str], ...], sheet: str | None,
           date_order: str | None, today: date, drop_duplicates: bool, _raw: bytes) -> LoadResult:
-    """Read one upload; keyed on the full content hash, never on the bytes' sample."""
-    return read_table(named_bytes(_raw, file_name), kind=kind, mapping=dict(mapping) if mapping else None,
-                      sheet=sheet, date_order=date_order, today=today, drop_duplicates=drop_duplicates)
+    """Read one upload in a capped child process (:func:`crm_core.io.read_table_isolated`, caps from
+    :func:`caps`); keyed on the full content hash, never on the bytes' sample."""
+    return read_table_isolated(named_bytes(_raw, file_name), kind=kind, mapping=dict(mapping) if mapping else None,
+                               sheet=sheet, date_order=date_order, today=today, drop_duplicates=drop_duplicates,
+                               **caps())
+
+
+def caps() -> dict[str, int]:
+    """The deployer's caps on reading one upload: ``CRM_PARSE_MEMORY_MB`` (default 2048) and
+    ``CRM_PARSE_SECONDS`` (default 300), for the process that reads it."""
+    def setting(name: str, default: int) -> int:
+        try:
+            return max(1, int(os.environ.get(name, default)))
+        except ValueError:
+            return default
+    return {"memory_mb": setting("CRM_PARSE_MEMORY_MB", MEMORY_MB), "seconds": setting("CRM_PARSE_SECONDS", SECONDS)}
 
 
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
 def headers_of(content_sha256: str, file_name: str, sheet: str | None, _raw: bytes) -> list[str]:
     """The header row alone, for the mapping editor when the file cannot be read as mapped."""
     try:
-        return sniff_headers(named_bytes(_raw, file_name), sheet=sheet)
+        return run_isolated(sniff_headers, named_bytes(_raw, file_name), sheet=sheet, **caps())
     except DataError:
         return []
 
@@ -46,7 +61,7 @@ def headers_of(content_sha256: str, file_name: str, sheet: str | None, _raw: byt
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")
 def sheets(content_sha256: str, file_name: str, _raw: bytes) -> list[str]:
     try:
-        return list_sheets(named_bytes(_raw, file_name))
+        return run_isolated(list_sheets, named_bytes(_raw, file_name), **caps())
     except DataError:
         return []
 

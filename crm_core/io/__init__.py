@@ -23,7 +23,8 @@ Steps (research/platform_notes.md §3, §4.4):
 
 Modules, in the order a read goes through them:
 
-- ``read``: the entry points (:func:`read_table`, :func:`sniff_headers`, :func:`list_sheets`).
+- ``read``: the entry points (:func:`read_table`, :func:`sniff_headers`, :func:`list_sheets`); ``isolated``
+  runs them in a child process with a memory cap and a time limit (:func:`read_table_isolated`).
 - ``source``: the bytes of a path, bytes or upload, and the format from magic bytes.
 - ``encoding``: the encoding cascade and the binary-junk check.
 - ``sniff``: delimiter, title rows, header row and clean header names.

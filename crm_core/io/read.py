@@ -109,12 +109,14 @@ def list_sheets(source: Any, *, max_bytes: int = MAX_BYTES) -> list[str]:
 
 
 def _only_data_errors(source: Any, call: Callable[[], Any]) -> Any:
-    """Run ``call``; any failure other than DataError becomes ``io.error.unreadable`` (the contract)."""
+    """Run ``call``; any failure other than DataError (or MemoryError) becomes ``io.error.unreadable``."""
     try:
         return call()
     except DataError:
         raise
     except (KeyboardInterrupt, SystemExit):
+        raise
+    except MemoryError:  # not a defect of the file: the reader's memory ran out (see crm_core.io.isolated)
         raise
     except BaseException as exc:  # noqa: BLE001 - polars panics derive from BaseException; none may escape
         raise DataError("io.error.unreadable", {"name": _source_name(source), "detail": type(exc).__name__}) from exc

@@ -15,7 +15,7 @@ import polars as pl
 ERROR_KEYS = tuple(f"io.error.{k}" for k in (
     "empty", "header_only", "not_a_table", "unsupported_format", "too_large", "too_many_rows", "too_many_columns",
     "missing_columns", "duplicate_mapping", "unknown_column", "unknown_kind", "sheet_not_found",
-    "suspicious_archive", "unreadable", "file_not_found", "bad_option"))
+    "suspicious_archive", "unreadable", "file_not_found", "bad_option", "out_of_memory", "out_of_time"))
 ISSUE_KEYS = (
     # problems: rows dropped or values blanked
     "ragged_rows", "duplicate_rows", "missing_customer_id", "missing_required", "unparseable_date",

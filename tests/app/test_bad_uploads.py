@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from crm_core.export import to_excel_bytes
-from tests.app.helpers import app, assert_healthy, metric
+from tests.app.helpers import app, assert_healthy, metric, shown
 from tests.app.test_shell import UPLOAD
 from ui.i18n import catalog
 
@@ -61,3 +61,19 @@ def test_each_bad_file_is_explained_and_the_data_in_use_stays(language):
     at.switch_page("pages/overview.py").run()
     assert_healthy(at)
     assert metric(at, "Customers" if language == "en" else "客户数") == "3"  # the good upload is still in use
+
+
+@pytest.mark.parametrize("language, words", [("en", "more than the 600 MB"), ("zh", "允许的 600 MB")])
+def test_a_file_that_needs_more_memory_than_the_cap_stops_only_its_reader(monkeypatch, language, words):
+    at = app(query={"lang": language}, page="data")
+    at.file_uploader(key="upload_transactions").set_value(("订单.csv", UPLOAD, "text/csv")).run()
+    at.button(key="use_data").click().run()
+    monkeypatch.setenv("CRM_PARSE_MEMORY_MB", "600")   # 2M lines (41 MB) need more (measured: ~0.9 GB)
+    big = b"customer_id,order_date,amount\n" + b"\n".join(b"K%d,2024/1/5,10" % i for i in range(2_000_000))
+    at.file_uploader(key="upload_transactions").set_value(("大文件.csv", big, "text/csv")).run()
+    assert_healthy(at)
+    assert any(words in shown(error.value) for error in at.error), [error.value for error in at.error]
+    monkeypatch.delenv("CRM_PARSE_MEMORY_MB")
+    at.switch_page("pages/overview.py").run()
+    assert_healthy(at)
+    assert metric(at, "Customers" if language == "en" else "客户数") == "3"  # the data in use stays
