@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm_core.churn import backtest, ranking_model, train_when_sufficient
+from crm_core.churn import fit_and_backtest, ranking_model
 from crm_core.customers import CustomerTable, Recommender, recommendation_level
 from crm_core.dataset import Dataset
 from crm_core.views import customers as customer_views
@@ -18,23 +18,29 @@ from ui.views import cross_sell as cross_sell_views
 
 
 @cached
+def churn_fit(dataset: Dataset, as_of: datetime, horizon_days: int):
+    """The churn model trained up to the analysis date (None when the data gate fails) and its backtest one
+    horizon back (:func:`crm_core.churn.fit_and_backtest`: each training window computed once)."""
+    return fit_and_backtest(dataset, as_of, horizon_days)
+
+
 def churn_backtest(dataset: Dataset, as_of: datetime, horizon_days: int):
-    """The churn backtest one horizon back (:func:`crm_core.churn.backtest`): the model card's numbers."""
-    return backtest(dataset, as_of, horizon_days)
+    """The churn backtest one horizon back: the model card's numbers."""
+    return churn_fit(dataset, as_of, horizon_days)[1]
 
 
 @cached
 def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
     """What ranks the customers by churn risk as of the analysis date.
 
-    The model trained up to it (:func:`crm_core.churn.train_when_sufficient`), or the baseline that ranked
-    the backtest's churners better (:func:`crm_core.churn.ranking_model`). None when the data gate fails:
-    scores then come from the warning rules.
+    The model trained up to it, or the baseline that ranked the backtest's churners better
+    (:func:`crm_core.churn.ranking_model`). None when the data gate fails: scores then come from the
+    warning rules.
     """
-    model = train_when_sufficient(dataset, as_of, horizon_days)
+    model, result = churn_fit(dataset, as_of, horizon_days)
     if model is None:
         return None
-    return ranking_model(dataset, as_of, model, churn_backtest(dataset, as_of, horizon_days))
+    return ranking_model(dataset, as_of, model, result)
 
 
 @cached

@@ -46,7 +46,8 @@ Modules, in the order a score is built:
   :class:`Selection`), :func:`train` and :func:`train_when_sufficient`.
 - ``baselines``: the BG/NBD baseline (:func:`bgnbd_scores`).
 - ``evaluation``: ranking metrics, :func:`gains`, :func:`calibration_table`, :func:`backtest`
-  (:class:`Backtest`, :class:`Ranking`) and :func:`ranking_model` (the model, or the baseline that beat it).
+  (:class:`Backtest`, :class:`Ranking`), :func:`fit_and_backtest` (the page's model and its backtest, each
+  training window computed once) and :func:`ranking_model` (the model, or the baseline that beat it).
 - ``reasons``: the early-warning :func:`flags` and the per-customer reasons (:func:`explain`).
 - ``scoring``: win-back actions, :func:`expected_values`, :func:`risk_tiers`, :func:`score`,
   :func:`capacity_curve` and :func:`win_back_list`.
@@ -61,6 +62,7 @@ from crm_core.churn.evaluation import (
     Ranking,
     backtest,
     calibration_table,
+    fit_and_backtest,
     gains,
     ranking_model,
     top_decile_lift,
@@ -105,7 +107,8 @@ __all__ = [
     "BGNBDScores", "Backtest", "ChurnModel", "ChurnSettings", "Ranking", "Selection", "Sufficiency",
     "SufficiencyCheck",
     "backtest", "bgnbd_churn_risk", "bgnbd_scores", "calibration_table", "capacity_curve", "expected_values",
-    "explain", "features", "flag_key", "flags", "gains", "labels", "ranking_model", "risk_tiers", "score",
-    "sufficiency", "top_decile_lift", "train", "train_when_sufficient", "win_back_action", "win_back_list",
+    "explain", "features", "fit_and_backtest", "flag_key", "flags", "gains", "labels", "ranking_model",
+    "risk_tiers", "score", "sufficiency", "top_decile_lift", "train", "train_when_sufficient", "win_back_action",
+    "win_back_list",
 ]
 

@@ -12,7 +12,6 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from crm_core.churn.baselines import bgnbd_scores
 from crm_core.churn.gate import Sufficiency, sufficiency
-from crm_core.churn.inputs import features, labels
 from crm_core.churn.model import CANDIDATES, FALLBACKS, ChurnModel, ChurnSettings, baseline_risk, training_frame
 from crm_core.dataset import Dataset
 from crm_core.features import DateLike, to_datetime
@@ -171,16 +170,56 @@ def backtest(
     :attr:`Backtest.ranked_by` for which ranking the customers should get.
     """
     as_of_dt = to_datetime(as_of)
-    eval_cutoff = as_of_dt - timedelta(days=horizon_days)
     gate = sufficiency(dataset.transactions, as_of_dt, horizon_days)
+    frames = _frames(dataset, as_of_dt, horizon_days, settings, gate)
+    return _evaluate(dataset, as_of_dt, horizon_days, settings, seed, candidates, gate, frames)
+
+
+def fit_and_backtest(
+    dataset: Dataset,
+    as_of: DateLike,
+    horizon_days: int = 90,
+    settings: ChurnSettings = ChurnSettings(),  # noqa: B008 - a frozen dataclass, immutable
+    *,
+    seed: int = 0,
+    candidates: tuple[str, ...] = CANDIDATES,
+) -> tuple[ChurnModel | None, Backtest]:
+    """:func:`train_when_sufficient` and :func:`backtest` at once, computing each training window once.
+
+    The backtest learns from the windows at ``as_of − 3H`` (choice) and ``as_of − 2H`` (training) and is
+    judged on ``as_of − H``; the model trained up to ``as_of`` learns from ``as_of − 2H`` (choice) and
+    ``as_of − H`` (training): three frames instead of five. The model is None when the gate fails.
+    """
+    as_of_dt = to_datetime(as_of)
+    gate = sufficiency(dataset.transactions, as_of_dt, horizon_days)
+    frames = _frames(dataset, as_of_dt, horizon_days, settings, gate)
+    model = None
+    if frames:
+        model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(
+            dataset, as_of_dt, frames[2], frames[1])
+    return model, _evaluate(dataset, as_of_dt, horizon_days, settings, seed, candidates, gate, frames)
+
+
+def _frames(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings: ChurnSettings,
+            gate: Sufficiency) -> tuple[pl.DataFrame, ...]:
+    """The training frames at ``as_of − 3H, − 2H, − H`` (:func:`training_frame`); none when the gate fails."""
+    if not gate.ok:
+        return ()
+    return tuple(training_frame(dataset, as_of_dt - timedelta(days=k * horizon_days), horizon_days, settings)
+                 for k in (3, 2, 1))
+
+
+def _evaluate(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings: ChurnSettings, seed: int,
+              candidates: tuple[str, ...], gate: Sufficiency, frames: tuple[pl.DataFrame, ...]) -> Backtest:
+    """The backtest on the training frames of :func:`_frames` (an empty result when there are none)."""
+    eval_cutoff = as_of_dt - timedelta(days=horizon_days)
     empty = Backtest(ok=gate.ok, sufficiency=gate, horizon_days=horizon_days,
                      train_cutoff=eval_cutoff - timedelta(days=horizon_days), eval_cutoff=eval_cutoff)
-    if not gate.ok:
+    if not gate.ok or not frames:
         return empty
-    train_frame = training_frame(dataset, eval_cutoff - timedelta(days=horizon_days), horizon_days, settings)
-    model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(dataset, eval_cutoff, train_frame)
-    frame = features(dataset, eval_cutoff, **settings.feature_options()).join(
-        labels(dataset.transactions, eval_cutoff, horizon_days).select("customer_id", "churned"), on="customer_id")
+    earliest, train_frame, frame = frames
+    model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(
+        dataset, eval_cutoff, train_frame, earliest)
     churned = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
     probability = model.predict_proba(frame)
     both_classes = 0 < churned.sum() < len(churned)

@@ -218,8 +218,10 @@ class ChurnModel:
     def fit(self, dataset: Dataset, as_of: DateLike) -> ChurnModel:
         return self._fit(dataset, to_datetime(as_of))
 
-    def _fit(self, dataset: Dataset, as_of_dt: datetime, everyone: pl.DataFrame | None = None) -> ChurnModel:
-        """:meth:`fit`; ``everyone`` is the training frame when the caller has it (:func:`training_frame`)."""
+    def _fit(self, dataset: Dataset, as_of_dt: datetime, everyone: pl.DataFrame | None = None,
+             earlier: pl.DataFrame | None = None) -> ChurnModel:
+        """:meth:`fit`; ``everyone`` and ``earlier`` are the training frame and the one a horizon before it
+        (:func:`training_frame`) when the caller has them."""
         unknown = [kind for kind in self.candidates if kind not in KINDS]
         if not self.candidates or unknown:
             raise ValueError(f"candidates must be among {KINDS}, got {self.candidates}")
@@ -239,7 +241,7 @@ class ChurnModel:
         self.reference_: Mapping[str, float] = {
             name: float(value) for name in FEATURES
             if (value := cast("float | None", retained[name].median())) is not None and not math.isnan(value)}
-        self.selection_ = self._select(dataset, cutoff, frame)
+        self.selection_ = self._select(dataset, cutoff, frame, earlier)
         self.kind_ = self.selection_.chosen
         if self.kind_ == "bgnbd_horizon":
             return self._fit_bgnbd(dataset, as_of_dt)
@@ -274,13 +276,16 @@ class ChurnModel:
         return tuple(name for name in _KIND_FEATURES[kind]
                      if name in frame.columns and frame[name].null_count() < frame.height)
 
-    def _select(self, dataset: Dataset, cutoff: datetime, frame: pl.DataFrame) -> Selection:
+    def _select(self, dataset: Dataset, cutoff: datetime, frame: pl.DataFrame,
+                earlier_frame: pl.DataFrame | None = None) -> Selection:
         """Choose the kind among ``candidates`` on the window before the training window (or by folds)."""
         if len(self.candidates) == 1:
             return Selection("single", None, ((self.candidates[0], None),), self.candidates[0])
         settings, seed, horizon = self.settings, self.random_state, self.horizon_days
         earlier_cutoff = cutoff - timedelta(days=horizon)
-        earlier = _sampled(training_frame(dataset, earlier_cutoff, horizon, settings), settings.max_train_rows, seed)
+        if earlier_frame is None:
+            earlier_frame = training_frame(dataset, earlier_cutoff, horizon, settings)
+        earlier = _sampled(earlier_frame, settings.max_train_rows, seed)
         earlier_target = _target(earlier)
         target = _target(frame)
         enough = min(int(earlier_target.sum()), len(earlier_target) - int(earlier_target.sum()))

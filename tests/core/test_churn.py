@@ -369,6 +369,20 @@ def test_the_bgnbd_baseline_ranks_customers_by_their_own_id() -> None:
     np.testing.assert_allclose(model.predict_proba(backwards)[::-1], model.predict_proba(frame))
 
 
+def test_fit_and_backtest_is_train_and_backtest_at_once(dataset: Dataset) -> None:
+    model, result = churn.fit_and_backtest(dataset, SYN_AS_OF, 90)
+    alone = churn.backtest(dataset, SYN_AS_OF, 90)
+    trained = churn.train_when_sufficient(dataset, SYN_AS_OF, 90)
+    frame = churn.features(dataset, SYN_AS_OF)
+    assert np.array_equal(model.predict_proba(frame), trained.predict_proba(frame))
+    assert model.selection_ == trained.selection_
+    assert result.ranking == alone.ranking and result.baselines == alone.baselines
+    assert_frame_equal(result.gains, alone.gains)
+    short = synthetic(n_customers=600, seed=11, days=200)
+    nothing, gated = churn.fit_and_backtest(short, START + timedelta(days=200), 90)
+    assert nothing is None and not gated.ok
+
+
 def test_top_decile_lift_and_gains_by_hand() -> None:
     churned = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
     risk = np.arange(10, 0, -1.0)  # customer 0 is riskiest
