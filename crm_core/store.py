@@ -7,6 +7,12 @@ is renamed into place, so neither a crash nor a power cut leaves half a dataset;
 replaced atomically on rename. Staging folders a crash left behind are removed once they are older than
 ``STALE_AFTER`` (on every save, and on listing when the caller gives the time). Nothing here knows about
 streamlit: a notebook can open a colleague's saved dataset with :func:`load`.
+
+A dataset has an owner: an opaque key the caller gives on :func:`save` (the app passes a hash of the
+browser's owner cookie or of the signed-in user, never the secret itself). :func:`list_saved`,
+:func:`rename`, :func:`set_currency` and :func:`delete` take ``owner``: given, they list or change only that
+owner's datasets (another's gets ``store.error.not_owner``); None means no check, for an administrator
+or a notebook. Opening by id (:func:`load`) needs no owner: the link is the permission to read.
 """
 from __future__ import annotations
 
@@ -49,6 +55,8 @@ class SavedInfo:
     created: str
     rows: dict[str, int]
     fingerprint: str
+    owner: str | None = None  # the key given on save; None for datasets saved before owners were kept
+    owner_name: str = ""      # a signed-in owner's e-mail, for an administrator's list
 
 
 def new_id() -> str:
@@ -111,12 +119,13 @@ def remove_stale(directory: Path | str, now: datetime, max_age: timedelta = STAL
 
 
 def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
-         extra: dict[str, Any] | None = None) -> str:
+         extra: dict[str, Any] | None = None, owner: str | None = None, owner_name: str = "") -> str:
     """Write ``dataset`` under a new id and return the id.
 
     ``extra`` (JSON-safe) is kept in the metadata: the column mappings and load reports of the files.
     The dataset's ``currency`` (ISO 4217 code or None) is kept there too and comes back with :func:`load`.
     ``created`` is also the time against which stale staging folders are removed (:func:`remove_stale`).
+    ``owner`` (an opaque key) and ``owner_name`` are kept in the metadata (see the module docstring).
     Every file and the folders are fsynced before and after the rename into place.
     """
     root = Path(directory)
@@ -136,6 +145,7 @@ def save(dataset: Dataset, directory: Path | str, name: str, created: datetime,
         _write_json(staging / META, {
             "id": dataset_id, "name": name, "created": created.isoformat(timespec="seconds"),
             "rows": rows, "fingerprint": dataset.fingerprint, "currency": dataset.currency, "extra": extra or {},
+            "owner": owner, "owner_name": owner_name,
         })
         _fsync(staging)
         os.rename(staging, root / dataset_id)
@@ -182,8 +192,9 @@ def _currency(value: Any) -> str | None:
 
 
 def list_saved(directory: Path | str, now: datetime | None = None,
-               max_age: timedelta = STALE_AFTER) -> list[SavedInfo]:
-    """Every readable saved dataset, newest first (half-written staging folders are skipped).
+               max_age: timedelta = STALE_AFTER, owner: str | None = None) -> list[SavedInfo]:
+    """Every readable saved dataset, newest first (half-written staging folders are skipped); with
+    ``owner``, only that owner's.
 
     With ``now``, staging folders older than ``max_age`` are removed first (:func:`remove_stale`);
     without it nothing is removed (the core has no clock)."""
@@ -200,31 +211,45 @@ def list_saved(directory: Path | str, now: datetime | None = None,
             meta = read_meta(root, folder.name)
         except StoreError:
             continue
+        if owner is not None and meta.get("owner") != owner:
+            continue
         found.append(SavedInfo(folder.name, meta.get("name", ""), meta.get("created", ""),
-                               meta.get("rows", {}), meta.get("fingerprint", "")))
+                               meta.get("rows", {}), meta.get("fingerprint", ""),
+                               meta.get("owner") if isinstance(meta.get("owner"), str) else None,
+                               str(meta.get("owner_name") or "")))
     return sorted(found, key=lambda info: info.created, reverse=True)
 
 
-def rename(directory: Path | str, dataset_id: str, name: str) -> None:
+def _owned_meta(directory: Path | str, dataset_id: str, owner: str | None) -> dict[str, Any]:
+    """The metadata of a dataset ``owner`` may change (None: anyone may); else ``store.error.not_owner``."""
     meta = read_meta(directory, dataset_id)
+    if owner is not None and meta.get("owner") != owner:
+        raise StoreError("store.error.not_owner")
+    return meta
+
+
+def rename(directory: Path | str, dataset_id: str, name: str, owner: str | None = None) -> None:
+    meta = _owned_meta(directory, dataset_id, owner)
     meta["name"] = name
     _write_json(_folder(directory, dataset_id) / META, meta)
 
 
-def set_currency(directory: Path | str, dataset_id: str, currency: str | None) -> None:
+def set_currency(directory: Path | str, dataset_id: str, currency: str | None, owner: str | None = None) -> None:
     """Change the currency stored with a saved dataset (ISO 4217 code, or None for unknown)."""
     if currency is not None and _currency(currency) is None:
         raise ValueError(f"not a currency code: {currency!r}")
-    meta = read_meta(directory, dataset_id)
+    meta = _owned_meta(directory, dataset_id, owner)
     meta["currency"] = currency
     _write_json(_folder(directory, dataset_id) / META, meta)
 
 
-def delete(directory: Path | str, dataset_id: str) -> None:
+def delete(directory: Path | str, dataset_id: str, owner: str | None = None) -> None:
     """Move the folder aside in one rename, then remove it: a listing never sees half a dataset."""
     folder = _folder(directory, dataset_id)
     if not folder.is_dir():
         raise StoreError("store.error.not_found")
+    if owner is not None:  # (without one, even a dataset whose meta.json is damaged can be removed)
+        _owned_meta(directory, dataset_id, owner)
     trash = folder.with_name(f".deleted-{dataset_id}-{secrets.token_hex(4)}")
     os.rename(folder, trash)
     _fsync(folder.parent)

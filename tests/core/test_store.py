@@ -157,3 +157,27 @@ def test_every_file_and_folder_is_fsynced_before_and_after_the_rename(tmp_path, 
     events.clear()
     store.rename(tmp_path, dataset_id, "renamed")
     assert events[-1] == ("fsync", str(tmp_path / dataset_id)) and len(events) == 2
+
+
+def test_an_owner_lists_and_changes_only_their_own_datasets(tmp_path):
+    mine = store.save(dataset(), tmp_path, "mine", created=datetime(2026, 1, 1), owner="alice")
+    theirs = store.save(dataset(), tmp_path, "theirs", created=datetime(2026, 1, 2), owner="bob",
+                        owner_name="bob@example.com")
+    legacy = store.save(dataset(), tmp_path, "before owners", created=datetime(2025, 1, 1))
+    assert [i.dataset_id for i in store.list_saved(tmp_path, owner="alice")] == [mine]
+    assert [i.owner for i in store.list_saved(tmp_path)] == ["bob", "alice", None]  # no owner: all (an admin)
+    assert store.list_saved(tmp_path)[0].owner_name == "bob@example.com"
+    for change in (lambda: store.rename(tmp_path, theirs, "taken", owner="alice"),
+                   lambda: store.set_currency(tmp_path, theirs, "EUR", owner="alice"),
+                   lambda: store.delete(tmp_path, theirs, owner="alice"),
+                   lambda: store.delete(tmp_path, legacy, owner="alice")):
+        with pytest.raises(store.StoreError) as refused:
+            change()
+        assert refused.value.key == "store.error.not_owner"
+    untouched = store.read_meta(tmp_path, theirs)
+    assert untouched["name"] == "theirs" and untouched["currency"] is None
+    loaded, _ = store.load(tmp_path, theirs)  # the link is the permission to read
+    assert loaded.transactions.height == dataset().transactions.height
+    store.rename(tmp_path, mine, "still mine", owner="alice")
+    store.delete(tmp_path, theirs)  # an administrator (no owner given)
+    assert {i.name for i in store.list_saved(tmp_path)} == {"still mine", "before owners"}
