@@ -1,7 +1,7 @@
 """Existing-customer analytics: the router. Shared frame in ui/shell.py, pages in pages/."""
 import streamlit as st
 
-from ui import shell, state
+from ui import owners, shell, state
 from ui.state import t
 
 st.set_page_config(page_title="CRM · 存量客户分析", page_icon=":material/groups:", layout="wide")
@@ -10,6 +10,8 @@ shell.start()
 try:
     shell.language_picker()
     shell.gate()
+    owners.remember()
+    shell.account()
     PAGES = [
         st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview",
                 default=True),

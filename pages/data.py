@@ -1,12 +1,13 @@
 """Data: upload CRM exports, check the column mapping and the load report, use, save and share."""
 from datetime import datetime
+from math import ceil
 
 import streamlit as st
 
 from crm_core import store
 from crm_core.dataset import Dataset
 from crm_core.schema import KINDS
-from ui import data, shell
+from ui import data, owners, shell
 from ui.i18n import format_date, format_number
 from ui.state import lang, t
 from ui.text import plain, t_plain
@@ -61,7 +62,9 @@ with tabs[0]:
                     st.error(t("data.save.failed", reason=str(error.strerror or error)))
 
 with tabs[1]:
-    saved = store.list_saved(data.data_dir(), now=datetime.now())
+    owner = owners.current()
+    saved = data.list_saved(datetime.now())
+    st.caption(t("data.saved.all_admin") if owner.admin else t("data.saved.only_yours"))
     if not saved:
         st.caption(t("data.saved.none"))
     if st.session_state.get("dataset") is not None and st.button(t("data.saved.back_to_sample"), key="back_to_sample"):
@@ -76,6 +79,8 @@ with tabs[1]:
             created = datetime.fromisoformat(info.created) if info.created else None
             st.caption(t("data.saved.meta", created=format_date(created, language) if created else "–",
                          lines=format_number(info.rows.get("transactions", 0), language), id=info.dataset_id))
+            if owner.admin:
+                st.caption(t_plain("data.saved.owner", name=data.owner_label(info, owner)))
             open_col, rename_col, delete_col = st.columns([1, 2, 1])
             if open_col.button(t("data.saved.open"), key=f"open_{info.dataset_id}", disabled=current):
                 try:
@@ -87,14 +92,32 @@ with tabs[1]:
             with rename_col.popover(t("data.saved.rename"), icon=":material/edit:"):
                 new_name = st.text_input(t("data.save.name"), value=info.name, key=f"name_{info.dataset_id}")
                 if st.button(t("data.saved.rename_confirm"), key=f"rename_{info.dataset_id}"):
-                    store.rename(data.data_dir(), info.dataset_id, new_name.strip() or info.name)
-                    if current:
-                        st.session_state["dataset_label"] = new_name.strip() or info.name
+                    try:
+                        data.rename_saved(info.dataset_id, new_name.strip() or info.name)
+                    except store.StoreError as error:
+                        st.session_state["_data_flash"] = (error.key, error.params)
                     st.rerun()
             with delete_col.popover(t("data.saved.delete"), icon=":material/delete:"):
                 st.caption(t("data.saved.delete_warning"))
                 if st.button(t("data.saved.delete_confirm"), key=f"delete_{info.dataset_id}", type="primary"):
-                    store.delete(data.data_dir(), info.dataset_id)
-                    if current:
-                        data.use_sample()
+                    try:
+                        data.delete_saved(info.dataset_id)
+                    except store.StoreError as error:
+                        st.session_state["_data_flash"] = (error.key, error.params)
                     st.rerun()
+    if owners.admin_configured():
+        with st.expander(t("data.admin.title"), icon=":material/admin_panel_settings:", expanded=False):
+            if owner.admin:
+                st.caption(t("data.admin.signed_in"))
+                if st.button(t("data.admin.sign_out"), key="admin_sign_out"):
+                    owners.sign_out_admin()
+                    st.rerun()
+            else:
+                with st.form("admin_sign_in"):
+                    given = st.text_input(t("data.admin.password"), type="password")
+                    if st.form_submit_button(t("data.admin.enter")):
+                        status, waiting = owners.sign_in_admin(given, shell.client())
+                        if status == "ok":
+                            st.rerun()
+                        wait = t("app.access.wait", seconds=ceil(waiting)) if waiting else ""
+                        st.error(wait if status == "wait" else (t("data.admin.wrong") + " " + wait).strip())

@@ -20,7 +20,7 @@ import streamlit as st
 from crm_core import store
 from crm_core.dataset import Dataset, load_sample
 from crm_core.filters import date_bounds
-from ui import state
+from ui import owners, state
 from ui.i18n import is_currency
 from ui.state import t
 
@@ -99,12 +99,56 @@ def start_fresh(dataset: Dataset) -> None:
 
 
 def save_current(name: str, created: Any, extra: dict[str, Any] | None = None) -> str:
+    """Save the data in use, owned by this session's owner (ui.owners)."""
     dataset = current()
-    dataset_id = store.save(dataset, data_dir(), name, created=created, extra=extra)
+    owner = owners.current()
+    dataset_id = store.save(dataset, data_dir(), name, created=created, extra=extra, owner=owner.key,
+                            owner_name=owner.name)
     st.session_state["dataset_id"] = dataset_id
     st.session_state["dataset_label"] = name
     st.session_state["dataset_shared"] = True
     return dataset_id
+
+
+def list_saved(now: Any) -> list[store.SavedInfo]:
+    """The saved datasets this session may manage: its owner's own, or all for an administrator."""
+    return store.list_saved(data_dir(), now=now, owner=owners.current().manages)
+
+
+def owner_label(info: store.SavedInfo, owner: owners.Owner) -> str:
+    """Who saved ``info``, for an administrator's list: you, an e-mail, another browser, or nobody known."""
+    if info.owner == owner.key:
+        return t("data.saved.owner_you")
+    if info.owner_name:
+        return info.owner_name
+    return t("data.saved.owner_browser") if info.owner else t("data.saved.owner_none")
+
+
+def owns_current() -> bool:
+    """Whether this session may change the saved dataset in use (its owner, or an administrator)."""
+    dataset_id = st.session_state.get("dataset_id")
+    if not dataset_id:
+        return False
+    owner = owners.current()
+    try:
+        return owner.admin or store.read_meta(data_dir(), dataset_id).get("owner") == owner.key
+    except store.StoreError:
+        return False
+
+
+def rename_saved(dataset_id: str, name: str) -> None:
+    """Rename one of this session's saved datasets; :class:`store.StoreError` for another's."""
+    store.rename(data_dir(), dataset_id, name, owner=owners.current().manages)
+    if st.session_state.get("dataset_id") == dataset_id:
+        st.session_state["dataset_label"] = name
+
+
+def delete_saved(dataset_id: str) -> None:
+    """Delete one of this session's saved datasets for good; :class:`store.StoreError` for another's."""
+    store.delete(data_dir(), dataset_id, owner=owners.current().manages)
+    _saved.clear()
+    if st.session_state.get("dataset_id") == dataset_id:
+        use_sample()
 
 
 def resolve_link() -> None:
@@ -163,14 +207,15 @@ def set_currency(code: str | None) -> None:
 
 def change_currency(code: str | None) -> None:
     """The data in use is in ``code`` (None: unknown, plain numbers). A saved dataset keeps it for everyone
-    who opens it; an upload keeps it with the data in this session; the sample, in this session's link."""
+    who opens it when its owner changes it; anyone else's choice, like the sample's, goes into this
+    session's link; an upload keeps it with the data in this session."""
     dataset = st.session_state.get("dataset")
-    if dataset is None:
+    dataset_id = st.session_state.get("dataset_id")
+    if dataset is None or (dataset_id and not owns_current()):
         set_currency(code)
         return
-    dataset_id = st.session_state.get("dataset_id")
     if dataset_id:
-        store.set_currency(data_dir(), dataset_id, code)
+        store.set_currency(data_dir(), dataset_id, code, owner=owners.current().manages)
         _saved.clear()  # the next open reads the new meta.json
     st.session_state["dataset"] = dataclasses.replace(dataset, currency=code)
     st.session_state.pop(_CURRENCY, None)

@@ -6,8 +6,8 @@ Pages read :func:`context` for the data they analyse.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from math import ceil
@@ -17,8 +17,8 @@ import streamlit as st
 
 from crm_core.dataset import Dataset
 from crm_core.filters import FilterSpec, apply_filters, date_bounds, dimension_values
-from ui import data, state, widgets
-from ui.access import THROTTLE
+from ui import data, owners, state, widgets
+from ui.access import ACCESS_COOKIE, ACCESS_SECONDS, THROTTLE, access_token, cookie_script, secret, token_valid
 from ui.cache import cached_dataset
 from ui.i18n import LANGUAGES
 from ui.state import t
@@ -47,45 +47,71 @@ filtered = cached_dataset(apply_filters)
 # ---------------------------------------------------------------- access
 
 def _password() -> str | None:
-    value = os.environ.get("CRM_PASSWORD")
-    if value:
-        return value
-    try:
-        return st.secrets.get("CRM_PASSWORD")
-    except Exception:  # noqa: BLE001 - no secrets file is the normal laptop case
-        return None
+    value = secret("CRM_PASSWORD")
+    return str(value) if value else None
 
 
 def gate() -> None:
-    """Ask for the password when ``CRM_PASSWORD`` is set; stop the run until it is right."""
+    """Ask for the password when ``CRM_PASSWORD`` is set; stop the run until it is right.
+
+    A browser that signed in within the last 12 hours (its ``crm_access`` cookie) comes in without asking;
+    every run of a signed-in session keeps that cookie set, which also lets its downloads through
+    :class:`ui.access.MediaGate`."""
     expected = _password()
-    if not expected or st.session_state.get("_authenticated"):
+    if not expected:
+        return
+    if not st.session_state.get("_authenticated"):
+        if token_valid(owners.cookie(ACCESS_COOKIE), expected, time.time()):
+            st.session_state["_authenticated"] = True
+    if st.session_state.get("_authenticated"):
+        token = str(st.session_state.get("_access_token"))
+        if not token_valid(token, expected, time.time() + 3600):  # (renewed an hour before it ends)
+            token = st.session_state["_access_token"] = access_token(expected, time.time())
+        st.sidebar.html(cookie_script(ACCESS_COOKIE, token, ACCESS_SECONDS, same_site="Strict"),
+                        unsafe_allow_javascript=True)
         return
     st.title(t("app.access.title"))
     with st.form("access"):
         given = st.text_input(t("app.access.password"), type="password")
         submitted = st.form_submit_button(t("app.access.enter"))
     if submitted:
-        client = _client()
-        waiting = THROTTLE.wait(client)
+        who = client()
+        waiting = THROTTLE.wait(who)
         if waiting > 0:  # refused unread, the right password too: guessing gets slower, not luckier
             st.error(t("app.access.wait", seconds=ceil(waiting)))
         elif hmac.compare_digest(given.encode(), expected.encode()):
-            THROTTLE.succeeded(client)
+            THROTTLE.succeeded(who)
             st.session_state["_authenticated"] = True
             st.rerun()
         else:
-            waiting = THROTTLE.failed(client)
+            waiting = THROTTLE.failed(who)
             st.error(t("app.access.wrong") + (" " + t("app.access.wait", seconds=ceil(waiting)) if waiting else ""))
     st.stop()
 
 
-def _client() -> str:
+def client() -> str:
     """Who is trying: the client's IP address as Streamlit sees it, else this browser session."""
     address = getattr(st.context, "ip_address", None)
     if isinstance(address, str) and address:  # (AppTest hands a mock here)
         return address
     return "session:" + st.session_state.setdefault("_client_token", secrets.token_hex(8))
+
+
+def account() -> None:
+    """Where ``st.login`` is configured (``[auth]`` in the secrets): sign in or out in the sidebar; the
+    signed-in user owns what they save (ui.owners). Without it, nothing is drawn."""
+    try:
+        configured = "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file
+        configured = False
+    if not configured:
+        return
+    owner = owners.current()
+    if owner.name:
+        st.sidebar.caption(t_plain("app.account.signed_in", name=owner.name))
+        st.sidebar.button(t("app.account.sign_out"), on_click=st.logout, key="account_sign_out")
+    else:
+        st.sidebar.button(t("app.account.sign_in"), on_click=st.login, key="account_sign_in")
 
 
 # ---------------------------------------------------------------- sidebar

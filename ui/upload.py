@@ -263,8 +263,10 @@ def currency_in_use() -> None:
     in_use = data.currency()
     choices = [NO_CURRENCY] + list(CURRENCIES) + ([in_use] if in_use and in_use not in CURRENCIES else [])
     key = f"data_currency_{st.session_state.get('dataset_id') or data.current().fingerprint[:12]}"
-    saved = bool(st.session_state.get("dataset_id"))
+    if not st.session_state.get("dataset_id"):
+        help_key = "data.currency.in_use_help"
+    else:
+        help_key = "data.currency.in_use_saved" if data.owns_current() else "data.currency.in_use_not_owner"
     st.selectbox(t("data.currency.in_use"), choices, index=choices.index(in_use or NO_CURRENCY), key=key,
-                 format_func=lambda code: currency_name(code, language),
-                 help=t("data.currency.in_use_saved") if saved else t("data.currency.in_use_help"),
+                 format_func=lambda code: currency_name(code, language), help=t(help_key),
                  on_change=lambda: data.change_currency(st.session_state[key] or None))

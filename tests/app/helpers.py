@@ -37,9 +37,10 @@ def fresh_caches() -> None:
 
 
 def app(query: dict | None = None, locale: str = "en-US", page: str | None = None, clear: bool = True,
-        dataset=None) -> AppTest:
+        dataset=None, session: dict | None = None, user: dict | None = None) -> AppTest:
     """The app after its first run (optionally opened with ``query`` parameters and on ``page``). With
-    ``dataset``, on that data as an unsaved upload (what "Use this data" on the Data page leaves in the session)."""
+    ``dataset``, on that data as an unsaved upload (what "Use this data" on the Data page leaves in the session).
+    ``session`` seeds session state (an owner token, the administrator flag); ``user`` is ``st.user``."""
     if clear or dataset is not None:
         fresh_caches()
     os.chdir(ROOT)
@@ -49,6 +50,10 @@ def app(query: dict | None = None, locale: str = "en-US", page: str | None = Non
         at.session_state["dataset"] = dataset
         at.session_state["dataset_label"] = dataset.name or "upload"
         at.session_state["dataset_shared"] = False
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    if user is not None:
+        at.user = user
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if page:  # opened on the page's own address, as a shared link opens it

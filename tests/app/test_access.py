@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.helpers import app, assert_healthy, metric, texts
-from ui.access import THROTTLE, Throttle
+from ui.access import THROTTLE, Throttle, access_token, cookie_script, token_valid
 
 
 class Clock:
@@ -57,3 +57,23 @@ def test_after_three_wrong_passwords_even_the_right_one_waits(monkeypatch, fresh
     at.button[0].click().run()
     assert_healthy(at)
     assert at.metric and metric(at, at.metric[0].label)
+
+
+def test_the_sign_in_cookie_is_signed_by_the_password_and_expires():
+    token = access_token("s3cret", now=1_000.0, seconds=3600)
+    assert token_valid(token, "s3cret", now=1_000.0) and token_valid(token, "s3cret", now=4_599.0)
+    assert not token_valid(token, "s3cret", now=4_600.0)            # expired
+    assert not token_valid(token, "another password", now=1_000.0)  # the password changed
+    expiry, signature = token.split(".")
+    assert not token_valid(f"{int(expiry) + 86_400}.{signature}", "s3cret", now=1_000.0)  # a longer life, forged
+    for junk in (None, "", "abc", "1.2.3", "x.y", 42):
+        assert not token_valid(junk, "s3cret", now=1_000.0)
+
+
+def test_a_cookie_script_takes_only_values_the_app_made():
+    script = cookie_script("crm_owner", "a" * 32, 60, only_if_absent=True)
+    assert "crm_owner=" + "a" * 32 in script and "indexOf('crm_owner=')" in script
+    for name, value in (("crm_owner", "x'; document.location='http://evil.example"), ("crm owner", "a"),
+                        ("crm_owner", "")):
+        with pytest.raises(ValueError):
+            cookie_script(name, value, 60)

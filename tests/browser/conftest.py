@@ -45,14 +45,14 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, port: int, password: str | None = None) -> subprocess.Popen:
-    """``streamlit run app.py`` on 127.0.0.1:``port`` with saved datasets in ``data_dir``, once healthy
-    (behind ``password`` when given; never the caller's own CRM_PASSWORD)."""
+    """``streamlit run serve.py`` (the app behind its download gate) on 127.0.0.1:``port`` with saved datasets
+    in ``data_dir``, once healthy (behind ``password`` when given; never the caller's own CRM_PASSWORD)."""
     env = {k: v for k, v in os.environ.items() if k != "CRM_PASSWORD"}
     env["CRM_DATA_DIR"] = str(data_dir)
     if password is not None:
         env["CRM_PASSWORD"] = password
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

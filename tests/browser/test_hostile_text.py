@@ -5,6 +5,7 @@ carrying a markdown link, a remote image, LaTeX, a colour directive and an autol
 by link, as a colleague would open it: no anchor or image pointing at the outside host, no rendered
 formula, no red span, and the text itself readable as typed.
 """
+import hashlib
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -28,11 +29,14 @@ def test_hostile_names_render_as_text_and_inject_nothing(browser, tmp_path):
     _require_browser()
     data_dir, port = tmp_path / "data", free_port()
     data_dir.mkdir()
-    dataset_id = store.save(hostile_dataset(), data_dir, HOSTILE, datetime(2024, 6, 1))
+    token = "t" * 32  # this browser's owner cookie, so the saved list shows the dataset
+    dataset_id = store.save(hostile_dataset(), data_dir, HOSTILE, datetime(2024, 6, 1),
+                            owner=hashlib.sha256(("browser:" + token).encode()).hexdigest())
     process = start_server(data_dir, port)
     requests: list[str] = []
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_cookies([{"name": "crm_owner", "value": token, "url": f"http://127.0.0.1:{port}"}])
         context.on("request", lambda request: requests.append(request.url))
         page = context.new_page()
         base = f"http://127.0.0.1:{port}"
