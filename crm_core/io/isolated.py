@@ -8,12 +8,20 @@ fence behind them for the shapes nobody has found yet. :func:`read_table_isolate
 server's, ``crm_core.io`` already imported) with ``RLIMIT_AS`` at ``memory_mb``; a child that runs out of
 memory or time is ended and the caller gets a :class:`DataError` to translate
 (``io.error.out_of_memory`` / ``io.error.out_of_time``), never a crash.
+
+The child does not re-run the parent's main script. ``multiprocessing`` sends every child the path of
+``sys.modules["__main__"]`` to import first, and inside Streamlit that is the app's script: each child
+ran ``app.py`` in bare mode, importing Streamlit and the whole app (1,100 modules, 8 threads, 800 MB of
+address space before reading a byte), so a 600 MB cap refused a three-line file. Children started here
+get that entry removed (:func:`_preparation_data`; the target lives in this importable module).
 """
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.spawn
 import resource
 import threading
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,12 +32,24 @@ MEMORY_MB = 2048     # default cap on the reading process's address space (a 2-c
 SECONDS = 300        # default time limit for one file
 _CONTEXT: Any = None
 _LOCK = threading.Lock()
+_STARTING = threading.local()  # set while this thread starts one of our children
+_ORIGINAL_PREPARATION = multiprocessing.spawn.get_preparation_data
+
+
+def _preparation_data(name: str) -> dict[str, Any]:
+    """What ``multiprocessing`` sends a new child, without the main script for the children started here."""
+    data = _ORIGINAL_PREPARATION(name)
+    if getattr(_STARTING, "lean", False):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
 
 
 def _context() -> Any:
     global _CONTEXT
     with _LOCK:
         if _CONTEXT is None:
+            multiprocessing.spawn.get_preparation_data = _preparation_data  # (only ours are changed: _STARTING)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crm_core.io"])
             _CONTEXT = context
@@ -45,7 +65,12 @@ def _child(send: Connection, memory_mb: int, function: Callable[..., Any], args:
         outcome = ("data_error", (error.key, error.params))
     except MemoryError:
         outcome = ("memory", None)
-    send.send(outcome)
+    except Exception:  # noqa: BLE001 - a bug in reading: the parent raises it, with this traceback
+        outcome = ("bug", traceback.format_exc())
+    try:
+        send.send(outcome)
+    except BaseException:  # noqa: BLE001 - read, but pickling the result crossed the cap (MemoryError, or
+        send.send(("memory", None))  # polars' PanicException when its serializer's allocation failed)
     send.close()
 
 
@@ -54,13 +79,18 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_mb: int = MEMO
     """``function(*args, **kwargs)`` in a capped child process; its result, or the :class:`DataError` it raised.
 
     ``io.error.out_of_memory`` (params ``mb``) when the child hit the memory cap (a ``MemoryError`` or an
-    abort: Rust's allocator aborts instead of raising), ``io.error.out_of_time`` (``seconds``) when it ran
-    longer than ``seconds``. Any other failure of the child is a bug and raises ``RuntimeError``.
+    abort: Rust's allocator aborts instead of raising, or the kernel's kill), ``io.error.out_of_time``
+    (``seconds``) when it ran longer than ``seconds``. Any other failure of the child is a bug and raises
+    ``RuntimeError`` with the child's traceback.
     """
     context = _context()
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(send, memory_mb, function, args, kwargs), daemon=True)
-    child.start()
+    _STARTING.lean = True
+    try:
+        child.start()
+    finally:
+        _STARTING.lean = False
     send.close()
     try:
         if not receive.poll(seconds):
@@ -72,7 +102,9 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_mb: int = MEMO
             status, value = receive.recv()
         except EOFError:  # died without a word: the allocator aborted at the cap, or the kernel killed it
             child.join()
-            raise DataError("io.error.out_of_memory", {"mb": memory_mb}) from None
+            if child.exitcode in (-6, -9):  # SIGABRT (Rust's allocator), SIGKILL (the kernel's OOM killer)
+                raise DataError("io.error.out_of_memory", {"mb": memory_mb}) from None
+            raise RuntimeError(f"the reading process ended with exit code {child.exitcode}") from None
     finally:
         receive.close()
     child.join()
@@ -80,6 +112,8 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_mb: int = MEMO
         return value
     if status == "data_error":
         raise DataError(*value)
+    if status == "bug":
+        raise RuntimeError("reading failed in the child process:\n" + value)
     raise DataError("io.error.out_of_memory", {"mb": memory_mb})
 
 

@@ -72,3 +72,37 @@ def test_a_read_past_its_time_is_stopped():
         run_isolated(sleep, 30, seconds=1)
     assert raised.value.key == "io.error.out_of_time" and raised.value.params == {"seconds": 1}
     assert time.monotonic() - started < 10
+
+
+def broken() -> None:
+    raise KeyError("a bug, not a full memory")
+
+
+def modules_loaded() -> tuple[bool, str | None]:
+    import sys
+
+    return "streamlit" in sys.modules, getattr(sys.modules["__main__"], "__file__", None)
+
+
+def test_a_bug_in_the_child_is_a_bug_with_its_traceback_not_out_of_memory():
+    with pytest.raises(RuntimeError) as raised:
+        run_isolated(broken)
+    assert "KeyError" in str(raised.value) and "a bug, not a full memory" in str(raised.value)
+
+
+def test_the_child_does_not_run_the_parents_main_script(tmp_path, monkeypatch):
+    """Inside Streamlit ``__main__`` is the app's script; multiprocessing would have each child run it
+    first (importing Streamlit and the whole app before reading a byte)."""
+    import sys
+    import types
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "app_script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the child ran the script')\n")
+    main = types.ModuleType("__main__")
+    main.__file__, main.__spec__ = str(script), None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    streamlit_loaded, main_file = run_isolated(modules_loaded)
+    assert not streamlit_loaded and main_file != str(script)
+    assert read_table_isolated(CSV).df.height == 3
+    assert not marker.exists()
