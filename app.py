@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui import owners, shell, state
+from ui.boundary import guard
 from ui.state import t
 
 st.set_page_config(page_title="CRM · 存量客户分析", page_icon=":material/groups:", layout="wide")
@@ -28,6 +29,7 @@ try:
     page = st.navigation(PAGES)
     st.session_state["_context"] = shell.sidebar()
     shell.show_notices()
-    page.run()
+    with guard(f"page {page.url_path or 'overview'}"):  # a bug shows a translated notice; the frame stays
+        page.run()
 finally:
     shell.finish()

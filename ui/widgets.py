@@ -15,6 +15,7 @@ import streamlit as st
 
 from crm_core.export import mask_contacts, money_headers, to_csv_bytes, to_excel_bytes
 from ui import data, state
+from ui.boundary import Guarded
 from ui.cache import SHARED_FLAG
 from ui.state import t
 
@@ -210,7 +211,8 @@ def customer_links(frame: pl.DataFrame, id_column: str, config: dict | None = No
 
 def tabs(key: str, names: Sequence[str], format_func: Callable[[str], str]) -> dict[str, Any]:
     """``st.tabs`` whose open tab travels in the link as ``key=<name>`` (a language-independent name, not
-    the translated label Streamlit's binding would write). Returns ``{name: tab container}``."""
+    the translated label Streamlit's binding would write). Returns ``{name: tab container}``; each tab is
+    an error boundary (:class:`ui.boundary.Guarded`)."""
     names = list(names)
     labels = {name: format_func(name) for name in names}
     widget = f"_tabs.{key}"
@@ -220,4 +222,4 @@ def tabs(key: str, names: Sequence[str], format_func: Callable[[str], str]) -> d
     if shown in by_label:
         opened = st.session_state[key] = by_label[shown]
     containers = st.tabs([labels[name] for name in names], key=widget, default=labels[opened], on_change="rerun")
-    return dict(zip(names, containers))
+    return {name: Guarded(container, f"{key}={name}") for name, container in zip(names, containers)}
