@@ -12,6 +12,7 @@ from crm_core.views.customers import CHURN_HORIZON_DAYS
 from ui import base, shell, state, widgets
 from ui.sections import customers as sections
 from ui.state import lang, t
+from ui.text import t_plain
 from ui.views import customer_360 as views
 
 ctx = shell.context()
@@ -53,7 +54,9 @@ try:
     with st.spinner(t("customers.page.computing")):
         view = views.customer_view(ctx.dataset, ctx.as_of, chosen)
 except UnknownCustomer as error:
-    st.warning(t(error.key, **error.params), icon=":material/person_off:")
+    shown_id = str(error.params["customer_id"])  # from the link: as text, and not a page of it
+    st.warning(t_plain(error.key, customer_id=shown_id if len(shown_id) <= 80 else shown_id[:80] + "…"),
+               icon=":material/person_off:")
     st.stop()
 
 sections.profile_card(view, language)

@@ -121,3 +121,10 @@ def test_a_custom_segment_name_from_the_link_is_text():
 @pytest.mark.parametrize("page", ["overview", "segments", "lifecycle", "churn"])
 def test_every_other_page_shows_the_hostile_data_as_text(hostile, page):
     assert_shown_as_text(app_with(hostile, page=page))
+
+
+def test_an_unknown_customer_in_the_link_is_named_as_text_and_cut():
+    at = app(query={"customer": HOSTILE}, page="customer_360")
+    assert_shown_as_text(at)
+    long = app(query={"customer": "客" * 1_200}, page="customer_360")
+    assert [w.value for w in long.warning if "客" * 80 + "…" in w.value]
