@@ -72,6 +72,21 @@ def named_bytes(raw: bytes, file_name: str) -> io.BytesIO:
     return named
 
 
+def error_text(error: DataError, kind: str) -> str:
+    """A loader error in the page's language, with the app's own field names in it translated too
+    ("缺少必需的列：客户编号, 下单时间", not "customer_id, order_date")."""
+    language, params = lang(), dict(error.params)
+
+    def named(column: str) -> str:
+        return translate(language, f"field.{kind}.{column}") if column in COLUMNS.get(kind, ()) else column
+
+    if error.key in ("io.error.missing_columns", "io.error.unknown_column"):
+        params["columns"] = ", ".join(named(c) for c in str(params.get("columns", "")).split(", ") if c)
+    if error.key == "io.error.duplicate_mapping":
+        params["column"] = named(str(params.get("column", "")))
+    return t_plain(error.key, **params)
+
+
 def field_label(kind: str, column: str, language: str) -> str:
     """A canonical column as the user reads it (``customer_id`` → "Customer ID" / "客户编号"), * if required.
     The language is passed in: AppTest calls a widget's format_func outside the script run."""
@@ -222,7 +237,7 @@ def upload_section(kind: str) -> LoadResult | None:
         result = parse(sha, upload.name, kind, tuple(sorted(override.items())) if override else (), sheet,
                        date_order, date.today(), drop_duplicates, raw)
     except DataError as error:
-        st.error(t_plain(error.key, **error.params), icon=":material/error:")
+        st.error(error_text(error, kind), icon=":material/error:")
         headers = headers_of(sha, upload.name, sheet, raw) if error.key in MAPPING_ERRORS else []
         if headers:  # the mapping is the problem: the editor stays on screen to fix it
             with st.expander(t("data.mapping.title"), expanded=True):

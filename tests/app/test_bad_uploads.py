@@ -57,6 +57,7 @@ def test_each_bad_file_is_explained_and_the_data_in_use_stays(language):
         assert any(any(p.search(m) for p in patterns) for m in messages), f"{name}: {messages}"
         if language == "zh":
             assert all(CJK.search(m) for m in messages), f"{name}: {messages}"
+            assert not any(re.search(r"customer_id|order_date", m) for m in messages), f"{name}: {messages}"  # 客户编号
         assert not any("io.error" in m or "Traceback" in m for m in messages), f"{name}: {messages}"
     at.switch_page("pages/overview.py").run()
     assert_healthy(at)
