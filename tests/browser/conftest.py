@@ -44,27 +44,39 @@ def free_port() -> int:
     return port
 
 
-def start_server(data_dir: Path, port: int, password: str | None = None) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, password: str | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
     """``streamlit run serve.py`` (the app behind its download gate) on 127.0.0.1:``port`` with saved datasets
-    in ``data_dir``, once healthy (behind ``password`` when given; never the caller's own CRM_PASSWORD)."""
-    env = {k: v for k, v in os.environ.items() if k != "CRM_PASSWORD"}
-    env["CRM_DATA_DIR"] = str(data_dir)
+    in ``data_dir``, once healthy (behind ``password`` when given; never the caller's own CRM_PASSWORD;
+    ``env`` adds settings). The server's log goes to ``server.log`` beside ``data_dir`` (a pipe nobody
+    reads would block the server once full)."""
+    settings = {k: v for k, v in os.environ.items() if k != "CRM_PASSWORD"}
+    settings["CRM_DATA_DIR"] = str(data_dir)
     if password is not None:
-        env["CRM_PASSWORD"] = password
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+        settings["CRM_PASSWORD"] = password
+    settings.update(env or {})
+    log = data_dir.parent / "server.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=settings, stdout=subprocess.DEVNULL, stderr=sink,
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return process
-        except OSError:
-            time.sleep(0.3)
+        if healthy(port):
+            return process
+        time.sleep(0.3)
     process.kill()
-    pytest.fail("the app did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+    pytest.fail("the app did not start: " + log.read_text(errors="replace")[-2000:])
+
+
+def healthy(port: int) -> bool:
+    """Whether the server answers its health check."""
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).read() == b"ok"
+    except OSError:
+        return False
 
 
 def stop_server(process: subprocess.Popen) -> None:
