@@ -23,6 +23,10 @@ import streamlit as st
 from ui.state import t
 
 LOG = logging.getLogger("crm.pages")
+if not LOG.handlers:  # to the server's stderr, beside Streamlit's own log, unless a deployer configured it
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
 
 
 def _passes(error: BaseException) -> bool:
