@@ -42,8 +42,9 @@ class Dataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Content hash; a dataset derived from another (filtered) may carry its key instead, computed
-        from the parent's fingerprint and the derivation, which is as unique and much cheaper."""
+        """Content hash, or the key a dataset carries instead (``derived_key``): a filtered dataset's,
+        computed from its parent's fingerprint and the derivation, which is as unique and much cheaper;
+        a saved dataset's, the hash stored with it when it was saved (``crm_core.store.load``)."""
         if self.derived_key is not None:
             return self.derived_key
         parts = [frame_fingerprint(f) for f in (self.transactions, self.customers, self.interactions)]

