@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from polars.testing import assert_frame_equal
 
 from crm_core import cross_sell as cs
 from crm_core.dataset import load_sample
@@ -383,7 +384,9 @@ def test_a_customer_gets_the_same_list_whoever_else_is_asked_for() -> None:
     everyone = cs.recommend(lines, k=5)
     some = everyone["customer_id"].unique().sort().gather_every(97).to_list()
     alone = cs.recommend(lines, customer_ids=some, k=5)
-    assert alone.equals(everyone.filter(pl.col("customer_id").is_in(some)))
+    # the same items, ranks and reasons; money and probabilities to 1e-9 (polars' threaded float sums may
+    # round the last bit differently from one call to the next: seen once in CI)
+    assert_frame_equal(alone, everyone.filter(pl.col("customer_id").is_in(some)), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_basket_level_is_per_order_only_when_some_pair_is_frequent(five: pl.DataFrame) -> None:
