@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 
 from ui.state import t
 
@@ -27,11 +28,6 @@ if not LOG.handlers:  # to the server's stderr, beside Streamlit's own log, unle
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     LOG.addHandler(_handler)
-
-
-def _passes(error: BaseException) -> bool:
-    """Exceptions that are not errors of ours: Streamlit's fragment control flow."""
-    return type(error).__name__ == "FragmentHandledException"
 
 
 def report(part: str, error: Exception) -> str:
@@ -48,9 +44,9 @@ def guard(part: str) -> Iterator[None]:
     the code after the block runs."""
     try:
         yield
+    except FragmentHandledException:  # Streamlit's fragment control flow, not an error of ours
+        raise
     except Exception as error:
-        if _passes(error):
-            raise
         report(part, error)
 
 
@@ -69,7 +65,7 @@ class Guarded:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> bool:
-        if isinstance(error, Exception) and not _passes(error):
+        if isinstance(error, Exception) and not isinstance(error, FragmentHandledException):
             report(self._part, error)  # (still inside the tab)
             self._container.__exit__(None, None, None)
             return True
