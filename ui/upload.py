@@ -78,7 +78,7 @@ def error_text(error: DataError, kind: str) -> str:
     language, params = lang(), dict(error.params)
 
     def named(column: str) -> str:
-        return translate(language, f"field.{kind}.{column}") if column in COLUMNS.get(kind, ()) else column
+        return field_name(kind, column, language) if column in COLUMNS.get(kind, ()) else column
 
     if error.key in ("io.error.missing_columns", "io.error.unknown_column"):
         params["columns"] = ", ".join(named(c) for c in str(params.get("columns", "")).split(", ") if c)
@@ -87,12 +87,17 @@ def error_text(error: DataError, kind: str) -> str:
     return t_plain(error.key, **params)
 
 
+def field_name(kind: str, column: str, language: str) -> str:
+    """A canonical column as the user reads it: ``customer_id`` → "Customer ID" / "客户编号"."""
+    return translate(language, f"field.{kind}.{column}")
+
+
 def field_label(kind: str, column: str, language: str) -> str:
-    """A canonical column as the user reads it (``customer_id`` → "Customer ID" / "客户编号"), * if required.
-    The language is passed in: AppTest calls a widget's format_func outside the script run."""
+    """:func:`field_name` in the mapping editor, * if required. The language is passed in: AppTest calls a
+    widget's format_func outside the script run."""
     if column == KEEP_AS_EXTRA:
         return translate(language, "data.mapping.keep")
-    return translate(language, f"field.{kind}.{column}") + ("  *" if column in REQUIRED[kind] else "")
+    return field_name(kind, column, language) + ("  *" if column in REQUIRED[kind] else "")
 
 
 def _move_target(file_key: str, index: int, count: int) -> None:
