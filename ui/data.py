@@ -5,6 +5,7 @@ Session state keys (all written here):
 - ``dataset_id``: the saved id when the data came from, or was saved to, the data directory;
 - ``dataset_label``: what the sidebar calls it;
 - ``dataset_shared``: False for an unsaved upload (its derived results are cached per session);
+- ``dataset_owner``: the owner key stored with the saved dataset in use (ui.owners; None: none stored);
 - ``_currency``: the currency the link (``cur=``) or :func:`set_currency` chose over the dataset's own.
 """
 from __future__ import annotations
@@ -51,6 +52,7 @@ def open_saved(dataset_id: str, from_link: bool = False) -> None:
     meta = store.read_meta(data_dir(), dataset_id)
     dataset = _saved(str(data_dir()), dataset_id)
     _use(dataset, meta.get("name") or dataset_id, dataset_id=dataset_id, shared=True, reset=not from_link)
+    st.session_state["dataset_owner"] = meta.get("owner")
 
 
 def use_upload(dataset: Dataset, label: str) -> None:
@@ -58,7 +60,7 @@ def use_upload(dataset: Dataset, label: str) -> None:
 
 
 def use_sample() -> None:
-    for key in ("dataset", "dataset_id", "dataset_label", _CURRENCY):
+    for key in ("dataset", "dataset_id", "dataset_label", "dataset_owner", _CURRENCY):
         st.session_state.pop(key, None)
     st.session_state["dataset_shared"] = True
     _reset_data_controls()
@@ -69,6 +71,7 @@ def _use(dataset: Dataset, label: str, dataset_id: str | None, shared: bool, res
     st.session_state["dataset_label"] = label
     st.session_state["dataset_shared"] = shared
     st.session_state.pop(_CURRENCY, None)  # the new data's own currency (stored with it, or detected) applies
+    st.session_state.pop("dataset_owner", None)
     if dataset_id:
         st.session_state["dataset_id"] = dataset_id
     else:
@@ -107,6 +110,7 @@ def save_current(name: str, created: Any, extra: dict[str, Any] | None = None) -
     st.session_state["dataset_id"] = dataset_id
     st.session_state["dataset_label"] = name
     st.session_state["dataset_shared"] = True
+    st.session_state["dataset_owner"] = owner.key
     return dataset_id
 
 
@@ -126,14 +130,10 @@ def owner_label(info: store.SavedInfo, owner: owners.Owner) -> str:
 
 def owns_current() -> bool:
     """Whether this session may change the saved dataset in use (its owner, or an administrator)."""
-    dataset_id = st.session_state.get("dataset_id")
-    if not dataset_id:
+    if not st.session_state.get("dataset_id"):
         return False
     owner = owners.current()
-    try:
-        return owner.admin or store.read_meta(data_dir(), dataset_id).get("owner") == owner.key
-    except store.StoreError:
-        return False
+    return owner.admin or st.session_state.get("dataset_owner") == owner.key
 
 
 def rename_saved(dataset_id: str, name: str) -> None:
