@@ -113,7 +113,8 @@ class Backtest:
 
     @property
     def feature_importance(self) -> pl.DataFrame | None:
-        """The fitted model's permutation importance (None when the gate failed)."""
+        """The judged model's permutation importance (None when the gate failed; nulls from
+        :func:`fit_and_backtest`, whose page reads the importance of the model trained up to the analysis date)."""
         return self.model.feature_importance_ if self.model is not None else None
 
     def baseline(self, name: str) -> Ranking | None:
@@ -197,7 +198,9 @@ def fit_and_backtest(
     if frames:
         model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(
             dataset, as_of_dt, frames[2], frames[1])
-    return model, _evaluate(dataset, as_of_dt, horizon_days, settings, seed, candidates, gate, frames)
+    # the backtest's own model is only judged: the page shows the importance of the model trained up to as_of
+    return model, _evaluate(dataset, as_of_dt, horizon_days, settings, seed, candidates, gate, frames,
+                            importance=False)
 
 
 def _frames(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings: ChurnSettings,
@@ -210,8 +213,10 @@ def _frames(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings: C
 
 
 def _evaluate(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings: ChurnSettings, seed: int,
-              candidates: tuple[str, ...], gate: Sufficiency, frames: tuple[pl.DataFrame, ...]) -> Backtest:
-    """The backtest on the training frames of :func:`_frames` (an empty result when there are none)."""
+              candidates: tuple[str, ...], gate: Sufficiency, frames: tuple[pl.DataFrame, ...],
+              importance: bool = True) -> Backtest:
+    """The backtest on the training frames of :func:`_frames` (an empty result when there are none);
+    ``importance=False``: without the judged model's permutation importance (null)."""
     eval_cutoff = as_of_dt - timedelta(days=horizon_days)
     empty = Backtest(ok=gate.ok, sufficiency=gate, horizon_days=horizon_days,
                      train_cutoff=eval_cutoff - timedelta(days=horizon_days), eval_cutoff=eval_cutoff)
@@ -219,7 +224,7 @@ def _evaluate(dataset: Dataset, as_of_dt: datetime, horizon_days: int, settings:
         return empty
     earliest, train_frame, frame = frames
     model = ChurnModel(horizon_days, settings, candidates, random_state=seed)._fit(
-        dataset, eval_cutoff, train_frame, earliest)
+        dataset, eval_cutoff, train_frame, earliest, importance=importance)
     churned = frame["churned"].cast(pl.Int8).to_numpy()  # numpy at the scikit-learn boundary
     probability = model.predict_proba(frame)
     both_classes = 0 < churned.sum() < len(churned)

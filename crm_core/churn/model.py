@@ -219,9 +219,10 @@ class ChurnModel:
         return self._fit(dataset, to_datetime(as_of))
 
     def _fit(self, dataset: Dataset, as_of_dt: datetime, everyone: pl.DataFrame | None = None,
-             earlier: pl.DataFrame | None = None) -> ChurnModel:
+             earlier: pl.DataFrame | None = None, importance: bool = True) -> ChurnModel:
         """:meth:`fit`; ``everyone`` and ``earlier`` are the training frame and the one a horizon before it
-        (:func:`training_frame`) when the caller has them."""
+        (:func:`training_frame`) when the caller has them. ``importance=False`` leaves the permutation
+        importance out (null): a model fitted only to be judged, whose importance nobody reads."""
         unknown = [kind for kind in self.candidates if kind not in KINDS]
         if not self.candidates or unknown:
             raise ValueError(f"candidates must be among {KINDS}, got {self.candidates}")
@@ -255,8 +256,8 @@ class ChurnModel:
         held_rows = held_rows[:settings.importance_rows]
         with threadpool_limits(limits=settings.n_threads, user_api="openmp"):
             self.estimator_ = CalibratedClassifierCV(model, method=method, cv=folds, ensemble=False).fit(matrix, target)
-            importance_model = clone(model).fit(matrix[fit_rows], target[fit_rows])
-            if len(np.unique(target[held_rows])) == 2:
+            importance_model = clone(model).fit(matrix[fit_rows], target[fit_rows]) if importance else None
+            if importance and len(np.unique(target[held_rows])) == 2:
                 result = permutation_importance(importance_model, matrix[held_rows], target[held_rows],
                                                 scoring="roc_auc", n_repeats=settings.importance_repeats,
                                                 random_state=seed)
