@@ -324,7 +324,7 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
                    include: Sequence[str] = PARTS, churn_horizon_days: int = 90, quarter_days: int = 91,
                    tier_cuts: tuple[float, float] = (0.8, 0.95), cluster_k: int | None = None,
                    complaint_days: int = 90, recommender: Recommender = Recommender(),  # noqa: B008 - frozen
-                   churn_model: Any = None) -> CustomerTable:
+                   churn_model: Any = None, churn_scored: pl.DataFrame | None = None) -> CustomerTable:
     """One row per customer known as of ``as_of``, with every analysis joined (columns: module docstring).
 
     The customers are :func:`known_customers`'s: the customers table, prospects included, plus every buyer
@@ -344,6 +344,8 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
     churn_model : a :class:`crm_core.churn.ChurnModel` trained up to ``as_of`` for ``churn_horizon_days``
         (default: :func:`crm_core.churn.train_when_sufficient` trains one when the data is sufficient;
         otherwise the risk comes from the early-warning rules, ``risk_source = "rules"``).
+    churn_scored : :func:`crm_core.churn.score` of that model with its default bands, when the caller
+        already has it (the Churn page's risk view): the customers are not scored a second time.
 
     Returns
     -------
@@ -422,7 +424,9 @@ def customer_table(dataset: Dataset, as_of: DateLike, *, preset: str = "standard
             table = table.join(predicted.select("customer_id", *clv_columns), on="customer_id", how="left")
             notes.extend(TableNote("clv", note["key"], dict(note.get("params") or {})) for note in result.notes)
 
-    if "churn" in include and buyers:
+    if "churn" in include and buyers and churn_scored is not None:
+        table = table.join(churn_columns(churn_scored), on="customer_id", how="left")
+    elif "churn" in include and buyers:
         from crm_core import churn
 
         # The sufficiency gate decides between a model and the early-warning rules (model None). It asks

@@ -74,15 +74,18 @@ Texts = Callable[[str, Mapping[str, Any]], "str | None"]
 # ---------------------------------------------------------------- the table
 
 def customer_base(dataset: Dataset, as_of: datetime, *, churn_model: Any = None,
-                  recommender: Recommender = Recommender()) -> CustomerTable:  # noqa: B008 - frozen
+                  recommender: Recommender = Recommender(),  # noqa: B008 - frozen
+                  churn_scored: pl.DataFrame | None = None) -> CustomerTable:
     """:func:`crm_core.customers.customer_table` as the customer pages show it.
 
     With :data:`PRESET`, :data:`HORIZON_DAYS` and :data:`CHURN_HORIZON_DAYS`. ``churn_model``: the Churn page's
     model, when the caller has it (else trained here); ``recommender``: the method the Cross-sell page's
-    out-of-time check chose for the next best product.
+    out-of-time check chose for the next best product; ``churn_scored``: that model's scores as the Churn
+    page has them (:attr:`crm_core.views.churn.RiskView.scored`), so they are not computed twice.
     """
     return customer_table(dataset, as_of, preset=PRESET, horizon_days=HORIZON_DAYS,
-                          churn_horizon_days=CHURN_HORIZON_DAYS, recommender=recommender, churn_model=churn_model)
+                          churn_horizon_days=CHURN_HORIZON_DAYS, recommender=recommender, churn_model=churn_model,
+                          churn_scored=churn_scored)
 
 
 def header(name: str) -> tuple[str, dict[str, Any]]:

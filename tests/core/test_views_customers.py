@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from crm_core.customers import TableNote, UnknownCustomer, find_customers
 from crm_core.dataset import Dataset, load_sample
@@ -185,3 +186,23 @@ def test_the_sample_table_and_its_views(sample):
     assert len(view.picks) == 5 and len(view.similar) == 5
     assert c360.search(data, as_of, rich, base=base).hits[0].customer_id == rich
     assert find_customers(base.frame, rich).height == 1
+
+
+def test_the_churn_pages_scores_handed_over_give_the_table_it_would_score_itself():
+    """The customer table reads the Churn page's risk view instead of scoring everyone again."""
+    from crm_core.churn import train_when_sufficient
+    from crm_core.views import churn as churn_views
+
+    sample = load_sample()
+    as_of = default_as_of(sample.transactions)
+    model = train_when_sufficient(sample, as_of, views.CHURN_HORIZON_DAYS)
+    assert model is not None
+    scored = churn_views.risk_view(sample, as_of, views.CHURN_HORIZON_DAYS, model=model).scored
+    itself = views.customer_base(sample, as_of, churn_model=model).frame
+    handed = views.customer_base(sample, as_of, churn_model=model, churn_scored=scored).frame
+    assert handed.columns == itself.columns
+    churn = [c for c in handed.columns if c.startswith("churn_") or c in ("risk_tier", "risk_source", "value_at_risk")]
+    assert len(churn) >= 8
+    assert handed.select(churn).equals(itself.select(churn), null_equal=True)
+    assert_frame_equal(handed, itself, rel_tol=1e-9)  # (polars' threaded sums may differ in the last bit)
+    assert handed["churn_probability"].drop_nulls().len() > 1000
