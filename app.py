@@ -1,7 +1,7 @@
 """Existing-customer analytics: the router. Shared frame in ui/shell.py, pages in pages/."""
 import streamlit as st
 
-from ui import owners, shell, state
+from ui import analyses, owners, shell, state
 from ui.boundary import guard
 from ui.state import t
 
@@ -27,7 +27,8 @@ try:
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
     ]
     page = st.navigation(PAGES)
-    st.session_state["_context"] = shell.sidebar()
+    st.session_state["_context"] = context = shell.sidebar()
+    analyses.prepare(context.dataset, context.as_of)  # the heavy analyses start in the background now
     shell.show_notices()
     with guard(f"page {page.url_path or 'overview'}"):  # a bug shows a translated notice; the frame stays
         page.run()

@@ -8,8 +8,9 @@ drawn by :mod:`ui.sections.churn`.
 """
 import streamlit as st
 
+from crm_core.artefacts import MISSING
 from crm_core.views.churn import AT_RISK_TIERS, DEFAULT_HORIZON, DEFAULT_SAVE_RATE, HORIZONS, TIERS
-from ui import base, shell, widgets
+from ui import analyses, base, progress, shell, widgets
 from ui.i18n import format_date
 from ui.sections import churn as sections
 from ui.state import lang, t
@@ -32,8 +33,14 @@ if not ctx.dataset.has("interactions"):
     st.caption(":material/info: " + t("churn.page.no_interactions"))
 
 gate = views.gate(ctx.dataset, ctx.as_of, horizon)
-with st.spinner(t("churn.page.training") if gate.ok else t("churn.page.scoring"), show_time=True):
-    view = views.risk_view(ctx.dataset, ctx.as_of, horizon)
+view = views.risk_view.ready(ctx.dataset, ctx.as_of, horizon)
+if view is MISSING:  # computed in the background: say what, and fill in when it is done
+    base.caption(ctx)
+    if not gate.ok:
+        sections.gate_failed(gate)
+    with notices:
+        shell.show_notices()
+    progress.wait_for(analyses.churn_steps(ctx.dataset, ctx.as_of, horizon), "app.progress.churn")
 
 if view.headline.customers == 0:
     base.caption(ctx)  # says how many were left out for having only refunds

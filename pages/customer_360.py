@@ -7,9 +7,10 @@ customer travels in the link as ``?customer=<id>``.
 """
 import streamlit as st
 
+from crm_core.artefacts import MISSING
 from crm_core.customers import UnknownCustomer
 from crm_core.views.customers import CHURN_HORIZON_DAYS
-from ui import base, shell, state, widgets
+from ui import analyses, base, progress, shell, state, widgets
 from ui.sections import customers as sections
 from ui.state import lang, t
 from ui.text import t_plain
@@ -35,6 +36,8 @@ chosen = state.claim("customer", "", state.TEXT)
 
 query = widgets.text_input(t("customers.c360.search"), "c360_q", placeholder=t("customers.page.search_placeholder"),
                            help=t("customers.page.search_help"))
+if (query.strip() or chosen) and analyses.customer_base.ready(ctx.dataset, ctx.as_of) is MISSING:
+    progress.wait_for(analyses.customer_steps(ctx.dataset, ctx.as_of), "app.progress.customers")
 if query.strip():
     with st.spinner(t("customers.page.computing")):
         found = views.search(ctx.dataset, ctx.as_of, query)

@@ -6,8 +6,9 @@ pages it server-side and masks phone and email before anything reaches the brows
 """
 import streamlit as st
 
+from crm_core.artefacts import MISSING
 from crm_core.views.customers import CHURN_HORIZON_DAYS, DEFAULT_PAGE_SIZE, MONEY, PAGE_SIZES, PRESET, ListFilters
-from ui import base, shell, widgets
+from ui import analyses, base, progress, shell, widgets
 from ui.cache import SHARED_FLAG
 from ui.i18n import currency_symbol, format_date, format_money, format_number
 from ui.sections import customers as sections
@@ -22,8 +23,10 @@ language = lang()
 st.title(t("customers.page.title"))
 shell.require_orders(ctx)
 
-with st.spinner(t("customers.page.computing")):
-    overview = views.table_overview(ctx.dataset, ctx.as_of)
+overview = views.table_overview.ready(ctx.dataset, ctx.as_of)
+if overview is MISSING:  # computed in the background: say what, and fill in when it is done
+    base.caption(ctx)
+    progress.wait_for(analyses.customer_steps(ctx.dataset, ctx.as_of), "app.progress.customers")
 base.caption(ctx)
 base.refund_only_list(ctx)  # the one place that names them
 amounts = base.amounts_notice(ctx.dataset)

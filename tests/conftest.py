@@ -14,4 +14,6 @@ def data_dir(tmp_path, monkeypatch):
     directory = tmp_path / "data"
     monkeypatch.setenv("CRM_DATA_DIR", str(directory))
     monkeypatch.delenv("CRM_PASSWORD", raising=False)
+    monkeypatch.setenv("CRM_PREPARE", "0")  # no background analyses a test did not ask for
+    monkeypatch.setenv("CRM_PAGE_WAIT", "600")  # a page waits for its analyses: one AppTest run draws it all
     return directory

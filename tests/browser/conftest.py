@@ -49,9 +49,12 @@ def start_server(data_dir: Path, port: int, password: str | None = None,
     """``streamlit run serve.py`` (the app behind its download gate) on 127.0.0.1:``port`` with saved datasets
     in ``data_dir``, once healthy (behind ``password`` when given; never the caller's own CRM_PASSWORD;
     ``env`` adds settings). The server's log goes to ``server.log`` beside ``data_dir`` (a pipe nobody
-    reads would block the server once full)."""
+    reads would block the server once full). Analyses start in the background as deployed; pages wait for
+    them up to 120 s unless ``env`` says otherwise (``CRM_PAGE_WAIT``)."""
     settings = {k: v for k, v in os.environ.items() if k != "CRM_PASSWORD"}
     settings["CRM_DATA_DIR"] = str(data_dir)
+    settings["CRM_PREPARE"] = "1"   # as deployed: choosing data starts its analyses in the background
+    settings["CRM_PAGE_WAIT"] = "120"  # pages wait for them (the progress box has its own test)
     if password is not None:
         settings["CRM_PASSWORD"] = password
     settings.update(env or {})

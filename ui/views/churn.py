@@ -9,16 +9,16 @@ from datetime import datetime
 from crm_core.dataset import Dataset
 from crm_core.views import churn as core
 from ui.analyses import churn_backtest, churn_model
-from ui.cache import cached
+from ui.cache import stored
 
-gate = cached(core.gate)
+gate = stored(core.gate)
 
 
-@cached
+@stored
 def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> core.ModelCard | None:
     return core.model_card(dataset, as_of, horizon_days, result=churn_backtest(dataset, as_of, horizon_days))
 
 
-@cached
+@stored
 def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int) -> core.RiskView:
     return core.risk_view(dataset, as_of, horizon_days, model=churn_model(dataset, as_of, horizon_days))

@@ -5,15 +5,15 @@ as ``base``; the customer view also gets the next-product method the Cross-sell 
 """
 from crm_core.views import customer_360 as core
 from ui.analyses import customer_base, recommender
-from ui.cache import cached
+from ui.cache import stored
 
 
-@cached
+@stored(keep=False)
 def search(dataset, as_of, query):
     return core.search(dataset, as_of, query, base=customer_base(dataset, as_of))
 
 
-@cached
+@stored(keep=False)
 def customer_view(dataset, as_of, customer_id):
     return core.customer_view(dataset, as_of, customer_id, base=customer_base(dataset, as_of),
                               recommender=recommender(dataset, as_of))

@@ -5,14 +5,14 @@ model), so a wrapper hands it over as ``base`` instead of letting the core compu
 """
 from crm_core.views import customers as core
 from ui.analyses import customer_base
-from ui.cache import cached
+from ui.cache import stored
 
 
-@cached
+@stored
 def table_overview(dataset, as_of):
     return core.table_overview(dataset, as_of, base=customer_base(dataset, as_of))
 
 
-@cached
+@stored(keep=False)
 def customer_list(dataset, as_of, filters, sort_by, descending):
     return core.customer_list(dataset, as_of, filters, sort_by, descending, base=customer_base(dataset, as_of))

@@ -1,12 +1,12 @@
 """Cached view-models of the Lifecycle & value page (:mod:`crm_core.views.lifecycle`)."""
 from crm_core.views import lifecycle as core
-from ui.cache import cached
+from ui.cache import stored
 
-buyer_count = cached(core.buyer_count)
-chosen_windows = cached(core.chosen_windows)
-stage_summary = cached(core.stage_summary)
-flow_range = cached(core.flow_range)
-stage_flow = cached(core.stage_flow)
-cohort_matrix = cached(core.cohort_matrix)
-value_model = cached(core.value_model)
-holdout_check = cached(core.holdout_check)
+buyer_count = stored(core.buyer_count)
+chosen_windows = stored(core.chosen_windows)
+stage_summary = stored(core.stage_summary)
+flow_range = stored(core.flow_range)
+stage_flow = stored(core.stage_flow)
+cohort_matrix = stored(core.cohort_matrix)
+value_model = stored(core.value_model)
+holdout_check = stored(core.holdout_check)

@@ -1,8 +1,8 @@
 """Cached Overview view-models (:mod:`crm_core.views.overview`)."""
 from crm_core.views import overview as core
-from ui.cache import cached
+from ui.cache import stored
 
-freshness = cached(core.freshness)
-kpis = cached(core.kpis)
-monthly = cached(core.monthly)
-breakdown = cached(core.breakdown)
+freshness = stored(core.freshness)
+kpis = stored(core.kpis)
+monthly = stored(core.monthly)
+breakdown = stored(core.breakdown)

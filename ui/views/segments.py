@@ -1,13 +1,13 @@
 """Cached wrappers of :mod:`crm_core.views.segments`, one per view-model of the Segments page."""
 from crm_core.views import segments as core
-from ui.cache import cached
+from ui.cache import stored
 
-customer_count = cached(core.customer_count)
-segments = cached(core.segments)
-rf_grid = cached(core.rf_grid)
-tiers = cached(core.tiers)
-cluster_choice = cached(core.cluster_choice)
-clusters = cached(core.clusters)
-movement_dates = cached(core.movement_dates)
-movement = cached(core.movement)
-customer_group = cached(core.customer_group)
+customer_count = stored(core.customer_count)
+segments = stored(core.segments)
+rf_grid = stored(core.rf_grid)
+tiers = stored(core.tiers)
+cluster_choice = stored(core.cluster_choice)
+clusters = stored(core.clusters)
+movement_dates = stored(core.movement_dates)
+movement = stored(core.movement)
+customer_group = stored(core.customer_group, keep=False)  # per pick: memory only
