@@ -39,6 +39,17 @@ class Dataset:
     name: str = field(default="", compare=False)
     currency: str | None = field(default=None, compare=False)  # ISO 4217 code of ``amount``; None: not known
     derived_key: str | None = field(default=None, compare=False, repr=False)
+    view_of: Dataset | None = field(default=None, compare=False, repr=False)
+    """Set when this dataset is ``view_of`` narrowed to some customers by region, channel or category, every
+    date kept (:func:`crm_core.filters.apply_filters`): a per-customer result of ``view_of`` restricted to
+    :func:`selected_customers` is then this dataset's too, without computing it again."""
+
+    def selected_customers(self) -> pl.Series:
+        """The customer ids this dataset holds: its buyers and, with a customer table, its customers."""
+        ids = [self.transactions.get_column("customer_id").cast(pl.String)]
+        if self.customers is not None:
+            ids.append(self.customers.get_column("customer_id").cast(pl.String))
+        return pl.concat(ids).unique().sort()
 
     @cached_property
     def fingerprint(self) -> str:

@@ -74,6 +74,9 @@ def apply_filters(dataset: Dataset, spec: FilterSpec, dates: bool = True) -> Dat
     with the one before, or compute as of an analysis date, need the history outside the window.
     Customers and interactions follow the remaining transactions' customers only when a dimension filter
     is active, so prospects (customers who never ordered) stay when nothing excludes them.
+
+    Without a date window the result is a view of the whole data (``view_of``): it selects customers, and a
+    per-customer analysis of the whole data, restricted to them, answers for it.
     """
     if spec.is_empty:
         return dataset
@@ -102,4 +105,7 @@ def apply_filters(dataset: Dataset, spec: FilterSpec, dates: bool = True) -> Dat
             keep_ids = lines.select("customer_id").unique() if customers is None else customers.select("customer_id")
             interactions = interactions.join(keep_ids, on="customer_id", how="semi")
     derived_key = hashlib.sha256(f"{dataset.fingerprint}|{spec!r}|dates={dates}".encode()).hexdigest()[:32]
-    return Dataset(lines, customers, interactions, name=dataset.name, derived_key=derived_key)
+    every_date = not dates or (spec.start is None and spec.end is None)
+    whole = dataset.view_of if dataset.view_of is not None else dataset
+    return Dataset(lines, customers, interactions, name=dataset.name, derived_key=derived_key,
+                   view_of=whole if every_date else None)

@@ -323,6 +323,13 @@ class RiskView:
     def capacity_step(self) -> int:
         return 10 if self.headline.customers >= 1000 else 1
 
+    def among(self, customer_ids: pl.Series) -> RiskView:
+        """The same scores, for these customers only (a region, channel or category filter selects whom the
+        page lists; a customer's risk is learned from all their orders, so nothing is trained again)."""
+        chosen = self.scored.join(pl.DataFrame({"customer_id": customer_ids.cast(pl.String)}).unique(),
+                                  on="customer_id", how="semi", maintain_order="left")
+        return _summarised(chosen, self.model, {row.name: row.data for row in self.flags})
+
     def listing(self, tiers: Sequence[str], translate: Translate) -> RiskList:
         """The at-risk list of the customers in ``tiers`` (everyone when empty)."""
         chosen = self.scored.filter(pl.col("risk_tier").is_in(list(tiers))) if tiers else self.scored
@@ -385,6 +392,12 @@ def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int,
     scored = (scored.join(segments, on="customer_id", how="left")
               .join(people, on="customer_id", how="left", maintain_order="left"))
 
+    return _summarised(scored, model, {name: _flag_data(dataset, name) for name in churn.FLAGS})
+
+
+def _summarised(scored: pl.DataFrame, model: churn.ChurnModel | None, flag_data: Mapping[str, str]) -> RiskView:
+    """The view of ``scored`` customers: headline, breakdowns and flag counts (``flag_data``: whether the
+    data can raise each flag, :func:`_flag_data`)."""
     everyone = scored.height
     high = int((scored["risk_tier"] == "high").sum())
     flagged = int((scored["flag_count"] > 0).sum())
@@ -401,8 +414,8 @@ def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int,
         value_source=str(sources.first()) if sources.len() else None, tier_help=tier_help,
         by_segment=_breakdown(scored, "segment", PRESETS[SEGMENT_PRESET].segments),
         by_region=_breakdown(scored, "region") if "region" in scored.columns else None,
-        flags=tuple(FlagRow(name, counts[name], _share(counts[name], everyone), FLAG_RULES[name],
-                            _flag_data(dataset, name)) for name in churn.FLAGS))
+        flags=tuple(FlagRow(name, counts[name] or 0, _share(counts[name] or 0, everyone), FLAG_RULES[name],
+                            flag_data[name]) for name in churn.FLAGS))
 
 
 # ---------------------------------------------------------------- the model card

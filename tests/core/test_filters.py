@@ -53,3 +53,19 @@ def test_values_and_bounds():
     assert dimension_values(ds, "channel") == ["线上", "门店"]
     assert dimension_values(ds, "category") == []
     assert date_bounds(ds) == (date(2024, 1, 1), date(2024, 3, 1))
+
+
+def test_a_filter_without_dates_is_a_view_of_the_whole_data_and_one_with_dates_is_not():
+    from crm_core.dataset import load_sample
+
+    whole = load_sample()
+    region = whole.transactions["region"].drop_nulls().unique().sort()[0]
+    by_region = apply_filters(whole, FilterSpec(regions=(region,)))
+    assert by_region.view_of is whole
+    assert apply_filters(by_region, FilterSpec(channels=("x",))).view_of is whole  # a view of a view: the whole
+    ids = by_region.selected_customers()
+    assert ids.is_unique().all() and ids.len() == by_region.transactions["customer_id"].n_unique()
+    assert set(ids) < set(whole.transactions["customer_id"])
+    dated = apply_filters(whole, FilterSpec(start=date(2025, 1, 1), regions=(region,)))
+    assert dated.view_of is None  # a date window changes the lines a model learns from
+    assert apply_filters(whole, FilterSpec(start=date(2025, 1, 1)), dates=False).view_of is whole

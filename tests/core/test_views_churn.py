@@ -186,3 +186,22 @@ def test_the_sample_model_card_beats_every_baseline(sample):
 
 def test_no_model_card_without_a_model():
     assert views.model_card(tiny(), TINY_AS_OF, 90) is None
+
+
+def test_a_view_among_some_customers_is_the_same_scores_summed_again(sample, sample_view):
+    data, _ = sample
+    region = sample_view.scored["region"].drop_nulls().unique().sort()[0]
+    ids = sample_view.scored.filter(pl.col("region") == region)["customer_id"]
+    among = sample_view.among(ids)
+    assert among.model is sample_view.model and among.facts == sample_view.facts
+    assert among.scored.height == ids.len() == among.headline.customers
+    by_hand = sample_view.scored.filter(pl.col("region") == region)
+    assert among.scored.equals(by_hand)  # the same rows, in the same (riskiest value first) order
+    assert among.headline.high == int((by_hand["risk_tier"] == "high").sum())
+    assert among.headline.value_at_risk == pytest.approx(by_hand["value_at_risk"].sum())
+    assert among.by_region is not None and among.by_region.keys == (region,)
+    assert sum(among.by_segment.customers) == ids.len()
+    flags = {row.name: row.customers for row in among.flags}
+    assert flags == {name: int(by_hand[f"flag_{name}"].sum()) for name in churn.FLAGS}
+    assert [row.data for row in among.flags] == [row.data for row in sample_view.flags]
+    assert sample_view.among(pl.Series([], dtype=pl.String)).headline.customers == 0
