@@ -23,6 +23,7 @@ fmt = sections.Formats(language, ctx.currency)
 st.title(t("churn.page.title"))
 notices = st.container()  # link notices of this page's controls (they are claimed further down)
 shell.require_orders(ctx)
+base.scope_note(ctx)
 
 controls = st.columns([2, 3])
 horizon = widgets.radio(t("churn.page.horizon"), HORIZONS, "ch_horizon", default=DEFAULT_HORIZON,

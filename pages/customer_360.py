@@ -30,6 +30,7 @@ def pick(customer_id: str) -> None:
 
 st.title(t("customers.c360.title"))
 shell.require_orders(ctx)
+base.scope_note(ctx)
 base.caption(ctx)
 base.amounts_notice(ctx.dataset)
 chosen = state.claim("customer", "", state.TEXT)

@@ -22,6 +22,7 @@ ctx = shell.context()
 language = lang()
 st.title(t("customers.page.title"))
 shell.require_orders(ctx)
+base.scope_note(ctx)
 
 overview = views.table_overview.ready(ctx.dataset, ctx.as_of)
 if overview is MISSING:  # computed in the background: say what, and fill in when it is done

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
+
 from crm_core.churn import fit_and_backtest, ranking_model
 from crm_core.customers import CustomerTable, Recommender, recommendation_level
 from crm_core.dataset import Dataset
 from crm_core.views import customers as customer_views
 from crm_core.views.customers import CHURN_HORIZON_DAYS
-from ui.cache import prepare_enabled, stored
+from ui.cache import narrowed, prepare_enabled
 from ui.views import cross_sell as cross_sell_views
 
 
-@stored
+def same(result, view):
+    """The whole data's result as it is (a model learns from every customer; a filter only selects)."""
+    return result
+
+
+def _table_among(table: CustomerTable, view: Dataset) -> CustomerTable:
+    return CustomerTable(table.frame.join(pl.DataFrame({"customer_id": view.selected_customers()}),
+                                          on="customer_id", how="semi", maintain_order="left"), table.notes)
+
+
+@narrowed(same)
 def churn_fit(dataset: Dataset, as_of: datetime, horizon_days: int):
     """The churn model trained up to the analysis date (None when the data gate fails) and its backtest one
     horizon back (:func:`crm_core.churn.fit_and_backtest`: each training window computed once)."""
@@ -29,7 +41,7 @@ def churn_backtest(dataset: Dataset, as_of: datetime, horizon_days: int):
     return churn_fit(dataset, as_of, horizon_days)[1]
 
 
-@stored
+@narrowed(same)
 def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
     """What ranks the customers by churn risk as of the analysis date.
 
@@ -43,7 +55,7 @@ def churn_model(dataset: Dataset, as_of: datetime, horizon_days: int):
     return ranking_model(dataset, as_of, model, result)
 
 
-@stored
+@narrowed(same)
 def recommender(dataset: Dataset, as_of: datetime) -> Recommender:
     """How the next best product is found: the method the Cross-sell page's out-of-time check chose
     (:func:`crm_core.views.cross_sell.recommender_card`, the cached card that page shows)."""
@@ -54,7 +66,7 @@ def recommender(dataset: Dataset, as_of: datetime) -> Recommender:
     return Recommender(card.method, card.by)
 
 
-@stored
+@narrowed(_table_among)
 def customer_base(dataset: Dataset, as_of: datetime) -> CustomerTable:
     """:func:`crm_core.views.customers.customer_base` as of ``as_of`` (the table and its notes).
 

@@ -64,6 +64,17 @@ def caption(ctx: Any, analysed: int | None = None, why: str | None = None, conta
     return customers
 
 
+def scope_note(ctx: Any, container: Any = None) -> None:
+    """On the customer-level pages (Churn risk, Customers, Customer 360): what the sidebar's filters do to
+    them. Region, channel and category select customers from the analysis of the whole data
+    (``Dataset.view_of``); an order-date range changes the data the analyses learn from."""
+    box = container if container is not None else st
+    if ctx.dataset.view_of is not None:
+        box.caption(":material/filter_alt: " + t("app.base.selects"))
+    elif ctx.spec.start is not None or ctx.spec.end is not None:
+        box.caption(":material/date_range: " + t("app.base.retrains"))
+
+
 def amounts_notice(dataset: Dataset, container: Any = None) -> bool:
     """Say once, near the top, that this file has no amounts; returns whether it has them."""
     if has_amounts(dataset):

@@ -213,6 +213,47 @@ def stored(function: Callable[..., Any] | None = None, *, keep: bool = True) -> 
     return Stored(function, keep=keep)
 
 
+class Narrowed:
+    """A per-customer analysis of a dataset that may be a view (``Dataset.view_of``): for a view, the whole
+    data's stored result narrowed to the view's customers (``narrow(result, view)``, kept in memory
+    only); otherwise the dataset's own stored result. A region, channel or category filter then costs a
+    selection, not a new model. Same interface as :class:`Stored`."""
+
+    def __init__(self, whole: Stored, narrow: Callable[[Any, Dataset], Any]) -> None:
+        self.whole = whole
+        self.narrow = narrow
+        self.name = whole.name
+        self.part = Stored(self._narrowed, keep=False)
+        self.part.name = whole.name + ".among"
+        update_wrapper(self, whole.function)
+
+    def _narrowed(self, view: Dataset, *args: Any, **kwargs: Any) -> Any:
+        assert view.view_of is not None
+        return self.narrow(self.whole(view.view_of, *args, **kwargs), view)
+
+    def __call__(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
+        if dataset.view_of is None:
+            return self.whole(dataset, *args, **kwargs)
+        return self.part(dataset, *args, **kwargs)
+
+    def start(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Status:
+        return self.whole.start(dataset.view_of or dataset, *args, **kwargs)
+
+    def ready(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
+        found = self.whole.ready(dataset.view_of or dataset, *args, **kwargs)
+        if found is MISSING or dataset.view_of is None:
+            return found
+        return self.part(dataset, *args, **kwargs)  # a selection from what is ready: quick
+
+    def status(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Status:
+        return self.whole.status(dataset.view_of or dataset, *args, **kwargs)
+
+
+def narrowed(narrow: Callable[[Any, Dataset], Any]) -> Callable[[Callable[..., Any]], Narrowed]:
+    """``@narrowed(narrow)`` over a function: :class:`Narrowed` of its stored results."""
+    return lambda function: Narrowed(Stored(function), narrow)
+
+
 def _resource(function_name: str, fingerprint: str, _dataset: Dataset, _function: Callable, args: tuple,
               kwargs: dict) -> Any:
     return _function(_dataset, *args, **kwargs)

@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.cache import Stored
+from ui.cache import Narrowed, Stored
 from ui.i18n import format_number
 from ui.state import lang, t
 
@@ -28,7 +28,7 @@ class Step:
     """One analysis a page waits for: what it is called (a translation key) and the call that makes it."""
 
     label: str
-    stored: Stored
+    stored: Stored | Narrowed
     args: tuple[Any, ...]
 
 

@@ -273,3 +273,48 @@ def test_when_a_baseline_beats_the_model_the_page_says_so_and_ranks_by_it():
     zh = texts(at)
     assert "风险按对数最近购买间隔、频次与消费金额的逻辑回归排序" in zh
     assert "回测中模型未优于对数最近购买间隔、频次与消费金额的逻辑回归" in zh
+
+
+# ---------------------------------------------------------------- filters: views or a new analysis
+
+def test_a_region_filter_selects_from_the_analysis_of_all_the_data_without_training_again():
+    from ui.cache import shared_artefacts
+
+    at = app(page="churn")
+    assert_healthy(at)
+    trained = shared_artefacts().computed["ui.analyses.churn_fit"]
+    assert trained == 1
+    everyone = frame(at, "ch_list")
+    region = sorted(at.multiselect(key="region").options)[0]
+    at.multiselect(key="region").set_value([region]).run()
+    assert_healthy(at)
+    assert shared_artefacts().computed["ui.analyses.churn_fit"] == trained  # a selection, not a new model
+    assert "the region, channel or category filter chooses which customers are listed" in texts(at)
+    listed = frame(at, "ch_list")
+    sample = load_sample()
+    in_region = set(sample.transactions.filter(pl.col("region") == region)["customer_id"])
+    for table in (listed, everyone):  # the id cell is a link to the customer's 360 page
+        table["id"] = table["Customer ID"].str.extract(r"customer=(\w+)", expand=False)
+    assert 0 < len(listed) < len(everyone) and set(listed["id"]) <= in_region
+    # the same customer has the same risk whether or not the filter is on
+    both = listed.merge(everyone, on="id", suffixes=("", "_all"))
+    assert len(both) == len(listed) and (both["Churn probability"] == both["Churn probability_all"]).all()
+
+
+def test_a_date_range_trains_for_that_range_in_the_background_and_the_page_shows_its_progress(monkeypatch):
+    from ui.cache import shared_artefacts
+
+    at = app(page="churn")
+    assert_healthy(at)
+    monkeypatch.setenv("CRM_PAGE_WAIT", "0")
+    at.date_input(key="dates").set_value((date(2024, 1, 1), date(2025, 9, 30))).run()
+    assert_healthy(at)
+    shown = texts(at)
+    assert "The churn model and its risk list are being computed for this data." in shown
+    assert "The order-date range changes what the analyses learn from" in shown
+    assert "Training the churn model and checking it on a past period" in shown
+    monkeypatch.setenv("CRM_PAGE_WAIT", "600")
+    at.run()  # (a browser's fragment reruns the page by itself; AppTest reruns it here)
+    assert_healthy(at)
+    assert shared_artefacts().computed["ui.analyses.churn_fit"] == 2
+    assert "being computed" not in texts(at) and len(frame(at, "ch_list")) > 100

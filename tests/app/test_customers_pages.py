@@ -242,3 +242,25 @@ def test_every_key_the_customer_views_and_sections_name_exists():
                    for key in quoted.findall((root / path).read_text("utf-8"))
                    if key not in keys and key not in prefixes]
         assert missing == [], language
+
+
+def test_a_region_filter_selects_rows_of_the_one_customer_table_without_computing_it_again():
+    from crm_core.customers import known_customers
+    from crm_core.features import default_as_of
+    from crm_core.filters import FilterSpec, apply_filters
+    from ui.cache import shared_artefacts
+
+    at = app(page="customers")
+    assert_healthy(at)
+    assert shared_artefacts().computed["ui.analyses.customer_base"] == 1
+    region = sorted(at.multiselect(key="region").options)[0]
+    at.multiselect(key="region").set_value([region]).run()
+    assert_healthy(at)
+    assert shared_artefacts().computed["ui.analyses.customer_base"] == 1
+    assert shared_artefacts().computed["ui.analyses.churn_fit"] == 1
+    sample = load_sample()
+    view = apply_filters(sample, FilterSpec(regions=(region,)))
+    expected = known_customers(view, default_as_of(sample.transactions)).height
+    total = re.search(r"of ([\d,]+) matching", texts(at))
+    assert total is not None and int(total.group(1).replace(",", "")) == expected
+    assert "chooses which customers are listed" in texts(at)

@@ -8,17 +8,17 @@ from datetime import datetime
 
 from crm_core.dataset import Dataset
 from crm_core.views import churn as core
-from ui.analyses import churn_backtest, churn_model
-from ui.cache import stored
+from ui.analyses import churn_backtest, churn_model, same
+from ui.cache import narrowed
 
-gate = stored(core.gate)
+gate = narrowed(same)(core.gate)  # of the data the model learns from
 
 
-@stored
+@narrowed(same)
 def model_card(dataset: Dataset, as_of: datetime, horizon_days: int) -> core.ModelCard | None:
     return core.model_card(dataset, as_of, horizon_days, result=churn_backtest(dataset, as_of, horizon_days))
 
 
-@stored
+@narrowed(lambda view, data: view.among(data.selected_customers()))
 def risk_view(dataset: Dataset, as_of: datetime, horizon_days: int) -> core.RiskView:
     return core.risk_view(dataset, as_of, horizon_days, model=churn_model(dataset, as_of, horizon_days))
