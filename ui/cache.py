@@ -97,12 +97,23 @@ def worker() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="crm-worker")
 
 
+def _seconds(name: str, default: float) -> float:
+    try:
+        return max(1.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
 @st.cache_resource(show_spinner=False)
 def shared_artefacts() -> Artefacts:
     """The server's artefacts of the sample and of saved datasets (their files live beside each dataset).
 
-    ``CRM_CACHE_MB`` (default 1024) is what they may hold in memory."""
-    return Artefacts(budget_bytes=_megabytes("CRM_CACHE_MB", 1024) << 20, pool=worker())
+    ``CRM_CACHE_MB`` (default 1024) is what they may hold in memory; a result also kept on disk leaves
+    memory after ``CRM_CACHE_IDLE_SECONDS`` (default 600) without a reader."""
+    idle = _seconds("CRM_CACHE_IDLE_SECONDS", 600.0)
+    artefacts = Artefacts(budget_bytes=_megabytes("CRM_CACHE_MB", 1024) << 20, idle_seconds=idle, pool=worker())
+    artefacts.sweep_every(min(60.0, idle / 2))
+    return artefacts
 
 
 def _release(artefacts: Artefacts) -> None:
@@ -172,12 +183,14 @@ class Stored:
 
     def __call__(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
         """The value; computed here (or waited for) when it is not ready."""
-        where = self._where()
-        return where[0].get(self._key(dataset, args, kwargs), self._compute(where, dataset, args, kwargs), where[1])
+        where = _where()  # (what it reads in turn may be kept even when this result is not)
+        artefacts, folder = self._where()
+        return artefacts.get(self._key(dataset, args, kwargs), self._compute(where, dataset, args, kwargs), folder)
 
     def start(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Status:
         """Make sure the value is ready or being computed by the background worker; never waits."""
-        artefacts, folder = where = self._where()
+        where = _where()
+        artefacts, folder = self._where()
         return artefacts.start(self._key(dataset, args, kwargs), self._compute(where, dataset, args, kwargs), folder)
 
     def ready(self, dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
