@@ -342,7 +342,11 @@ def write_results(rows, page_rows) -> None:
             first = r.get("error") or fmt(r.get("seconds"))
             out.append(f"| {label} | {page} | {first} | {fmt(r.get('filter_seconds'))} | {fmt(r.get('peak_mb'), 0)} |")
     out += targets(rows, page_rows)
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(out) + "\n", encoding="utf-8")
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    kept = ""  # the serving benchmark's own section (benchmarks/serving.py) stays
+    if results.exists() and "<!-- serving:begin -->" in (previous := results.read_text(encoding="utf-8")):
+        kept = "\n" + previous[previous.index("<!-- serving:begin -->"):]
+    results.write_text("\n".join(out) + "\n" + kept, encoding="utf-8")
     print("\n".join(out))
 
 
