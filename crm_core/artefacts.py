@@ -131,6 +131,7 @@ class Artefacts:
         self._memory: OrderedDict[str, _Held] = OrderedDict()
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._own_pool = pool is None
         self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-worker")
         self.computed: Counter[str] = Counter()   # analyses computed by name (read back from disk not counted)
@@ -278,9 +279,18 @@ class Artefacts:
             total -= held.size
 
     def sweep(self) -> None:
-        """Drop values idle for ``idle_seconds`` that are also on disk (the app calls it now and then)."""
+        """Drop values idle for ``idle_seconds`` that are also on disk."""
         with self._lock:
             self._sweep_locked(time.monotonic())
+
+    def sweep_every(self, seconds: float) -> None:
+        """Sweep in a daemon thread every ``seconds`` until :meth:`close`, so memory is given back when
+        nobody asks any more (a server whose sessions are gone runs no code that would sweep)."""
+        def loop() -> None:
+            while not self._closed.wait(seconds):
+                self.sweep()
+
+        threading.Thread(target=loop, name="crm-artefacts-sweep", daemon=True).start()
 
     @property
     def held_bytes(self) -> int:
@@ -293,7 +303,8 @@ class Artefacts:
             self._memory.clear()
 
     def close(self) -> None:
-        """Forget everything; stop the worker if it is this object's own."""
+        """Forget everything; stop the sweeping and, if it is this object's own, the worker."""
+        self._closed.set()
         self.clear()
         if self._own_pool:
             self._pool.shutdown(wait=False, cancel_futures=True)

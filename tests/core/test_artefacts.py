@@ -182,3 +182,17 @@ def test_a_computation_that_needs_a_queued_one_runs_it_instead_of_waiting_behind
     blocker_release.set()
     assert wait_ready(store, table, None) == ("table of", "model")
     assert store.computed["model"] == 1
+
+
+def test_sweeping_in_the_background_gives_memory_back_when_nobody_asks(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    store = Artefacts(idle_seconds=0.05)
+    store.get(Key("m", "7" * 32), lambda: b"w" * 10_000, folder)
+    assert store.held_bytes > 10_000
+    store.sweep_every(0.02)
+    deadline = time.monotonic() + 5
+    while store.held_bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.held_bytes == 0
+    store.close()
