@@ -65,7 +65,7 @@ with tabs["list"]:
     chosen = widgets.multiselect(t("churn.page.tier_filter"), list(TIERS), "ch_tier", container=st.columns([2, 3])[0],
                                  format_func=sections.tier_name, help=sections.text(view.tier_help),
                                  default=AT_RISK_TIERS)
-    sections.risk_list(view, chosen, amounts, fmt)
+    sections.risk_list(view, views.risk_list(ctx.dataset, ctx.as_of, horizon, tuple(chosen), language), amounts, fmt)
     base.risk_legend(horizon)
 
 with tabs["breakdown"]:
@@ -94,7 +94,7 @@ with tabs["capacity"]:
         base.needs_amounts()
     else:
         st.info(t("churn.page.capacity_rules"), icon=":material/rule:")
-    sections.call_list(view, capacity, fmt)
+    sections.call_list(view, views.call_list(ctx.dataset, ctx.as_of, horizon, capacity, language), capacity, fmt)
 
 with tabs["model"]:  # last: the backtest is the slowest part
     if facts is None:

@@ -13,12 +13,12 @@ import streamlit as st
 
 from crm_core.dataset import Dataset
 from crm_core.features import customer_base, has_amounts as core_has_amounts
-from ui.cache import cached
+from ui.cache import stored
 from ui.i18n import format_date, format_number
 from ui.state import lang, t
 
 
-@cached
+@stored
 def counts(dataset: Dataset, as_of) -> tuple[int, int]:
     """``(customers analysed, customers with only refunds left out)`` as of ``as_of``
     (:func:`crm_core.features.customer_base` of the lines in the date range)."""
@@ -26,7 +26,7 @@ def counts(dataset: Dataset, as_of) -> tuple[int, int]:
     return found.customers, found.refund_only
 
 
-@cached
+@stored
 def refund_only_ids(dataset: Dataset, as_of) -> tuple[str, ...]:
     """The ids of the customers whose lines before ``as_of`` (in the date range) are all refunds, sorted."""
     return customer_base(dataset.transactions, as_of).refund_only_ids

@@ -141,9 +141,9 @@ def _customer_table(view: core.RiskView, table: Any, key: str, most_pixels: int,
                       money=[column("value_at_risk"), column("expected_value")])
 
 
-def risk_list(view: core.RiskView, tiers: list[str], amounts: bool, fmt: Formats) -> None:
-    """The at-risk list of the chosen tiers, with its caption and downloads."""
-    listing = view.listing(tuple(tiers), t)
+def risk_list(view: core.RiskView, listing: core.RiskList, amounts: bool, fmt: Formats) -> None:
+    """The at-risk list of the chosen tiers (``listing``, :func:`ui.views.churn.risk_list`), with its caption
+    and downloads."""
     if listing.customers == 0:
         st.info(t("churn.page.empty_filter"), icon=":material/filter_alt_off:")
         return
@@ -158,9 +158,9 @@ def risk_list(view: core.RiskView, tiers: list[str], amounts: bool, fmt: Formats
     st.caption(t("churn.page.list_note") + (" " + t("churn.page.masked") if view.has_phone else ""))
 
 
-def call_list(view: core.RiskView, capacity: int, fmt: Formats) -> None:
+def call_list(view: core.RiskView, calls: Any, capacity: int, fmt: Formats) -> None:
+    """The ``capacity`` customers to call first (``calls``, :func:`ui.views.churn.call_list`)."""
     st.subheader(t("churn.page.call_list_title", customers=fmt.number(capacity)))
-    calls = view.call_list(capacity, t)
     if calls.height == 0:
         st.info(t("churn.page.call_list_empty"), icon=":material/call:")
     else:

@@ -291,7 +291,7 @@ def customer_list(group: core.CustomerGroup, basename: str, money_format: str) -
     """The group's customers with translated labels and headers, links to Customer 360, and downloads."""
     rows = group.rows
     shown = rows.with_columns(
-        rows["segment"].replace_strict({key: segment_name(key) for key in rows["segment"]}),
+        rows["segment"].replace_strict({key: segment_name(key) for key in rows["segment"].unique()}),
         rows["tier"].replace_strict({tier: tier_name(tier) for tier in core.TIERS}),
         rows["last_order"].dt.date(),
     )

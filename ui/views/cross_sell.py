@@ -6,9 +6,9 @@ basket_setup = stored(core.basket_setup)
 basket_overview = stored(core.basket_overview)
 rules = stored(core.rules)
 affinity_map = stored(core.affinity_map)
-also_bought = stored(core.also_bought, keep=False)  # per pick: memory only
+also_bought = stored(core.also_bought)
 customer_choices = stored(core.customer_choices)
 segment_choices = stored(core.segment_choices)
 recommender_card = stored(core.recommender_card)
-offers = stored(core.offers, keep=False)  # per pick: memory only
+offers = stored(core.offers)
 targets = stored(core.targets, keep=False)  # per pick: memory only

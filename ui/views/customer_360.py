@@ -13,7 +13,7 @@ def search(dataset, as_of, query):
     return core.search(dataset, as_of, query, base=customer_base(dataset, as_of))
 
 
-@stored(keep=False)
+@stored
 def customer_view(dataset, as_of, customer_id):
     return core.customer_view(dataset, as_of, customer_id, base=customer_base(dataset, as_of),
                               recommender=recommender(dataset, as_of))

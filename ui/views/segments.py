@@ -10,4 +10,4 @@ cluster_choice = stored(core.cluster_choice)
 clusters = stored(core.clusters)
 movement_dates = stored(core.movement_dates)
 movement = stored(core.movement)
-customer_group = stored(core.customer_group, keep=False)  # per pick: memory only
+customer_group = stored(core.customer_group)
