@@ -6,21 +6,23 @@ The proof is the server's own log: every analysis the app computes is logged as 
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from crm_core import store
 from crm_core.artefacts import FOLDER
 from crm_core.dataset import load_sample
-from tests.browser.conftest import READY, assert_no_errors, free_port, settle, shot, start_server, stop_server
+from tests.browser.conftest import READY, assert_no_errors, download, free_port, settle, shot, start_server, stop_server
 
 TRAINING = "computed ui.analyses.churn_fit"
 SCORING = "computed ui.views.churn.risk_view"
 LIST = '[data-testid="stDataFrame"]'
 
 
-def open_churn(browser, url: str, name: str, expect_progress: bool) -> float:
-    """Open the Churn link and wait for the at-risk list; returns the seconds until it showed."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def open_churn(browser, url: str, name: str, expect_progress: bool, tmp_path=None) -> float:
+    """Open the Churn link and wait for the at-risk list; returns the seconds until it showed. With
+    ``tmp_path``, also download the whole list (the page shows it 500 rows at a time)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     started = datetime.now()
     page.goto(url)
@@ -37,6 +39,11 @@ def open_churn(browser, url: str, name: str, expect_progress: bool) -> float:
     assert "风险" in page.inner_text("body")
     assert_no_errors(page)
     shot(page, f"{name}_list")
+    if tmp_path is not None:
+        total = re.search(r"第 1–500 行，共 ([\d,]+) 行", page.inner_text("body"))
+        assert total is not None, "the list is not paged"
+        rows = download(page, "CSV", tmp_path / "risk.csv").decode("utf-8-sig").strip().splitlines()
+        assert len(rows) - 1 == int(total.group(1).replace(",", "")) > 500
     context.close()
     return seconds
 
@@ -62,7 +69,7 @@ def test_a_saved_datasets_churn_link_is_computed_once_and_read_back_after_a_rest
     second = start_server(data_dir, port, env={"CRM_PAGE_WAIT": "0"})  # a restart: nothing in memory
     try:
         seconds = open_churn(browser, f"http://127.0.0.1:{port}{url_path}", "artefacts_restart",
-                             expect_progress=False)
+                             expect_progress=False, tmp_path=tmp_path)
     finally:
         stop_server(second)
     second_log = log.read_text(errors="replace")

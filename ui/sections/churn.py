@@ -6,6 +6,7 @@ formatted and drawn.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from ui.state import t
 
 ROW_PIXELS = 35                         # st.dataframe row height: group tables show every row
 LIST_PIXELS, CALLS_PIXELS = 460, 360    # at most this tall: the at-risk list and the call list scroll
+LIST_PAGE_ROWS = 500                    # the at-risk list is paged on the server: a page goes to the browser
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,13 @@ def _list_columns(view: core.RiskView, fmt: Formats) -> dict:
 
 
 def _customer_table(view: core.RiskView, table: Any, key: str, most_pixels: int, basename: str, download_key: str,
-                    fmt: Formats) -> None:
-    """A customer list that opens Customer 360, with its CSV and Excel downloads."""
+                    fmt: Formats, whole: Any = None) -> None:
+    """A customer list that opens Customer 360, with its CSV and Excel downloads (of ``whole`` when the
+    table is one page of it)."""
     linked, config = widgets.customer_links(table, column("customer_id"), _list_columns(view, fmt))
     st.dataframe(linked, hide_index=True, column_config=config, key=key,
                  height=min(most_pixels, ROW_PIXELS * (table.height + 1) + 3))
-    widgets.downloads(table, basename, download_key, container=st.columns([2, 3])[0],
+    widgets.downloads(table if whole is None else whole, basename, download_key, container=st.columns([2, 3])[0],
                       money=[column("value_at_risk"), column("expected_value")])
 
 
@@ -154,7 +157,19 @@ def risk_list(view: core.RiskView, listing: core.RiskList, amounts: bool, fmt: F
                      value=fmt.money(listing.value_at_risk)))
     else:
         st.caption(t("churn.page.list_caption_rules", customers=fmt.number(listing.customers)))
-    _customer_table(view, listing.table, "ch_list", LIST_PIXELS, "churn_risk", "ch_list_dl", fmt)
+    table = listing.table
+    pages = max(1, math.ceil(table.height / LIST_PAGE_ROWS))
+    number = 1
+    if (st.session_state.get("ch_list_page") or 1) > pages:  # a narrower choice of tiers has fewer pages
+        st.session_state["ch_list_page"] = 1
+    if pages > 1:
+        number = widgets.number_input(t("churn.page.list_page", pages=fmt.number(pages)), 1, pages, "ch_list_page", 1,
+                                      step=1, container=st.columns([1, 4])[0])
+        first = (number - 1) * LIST_PAGE_ROWS
+        st.caption(t("churn.page.list_rows", first=fmt.number(first + 1),
+                     last=fmt.number(min(first + LIST_PAGE_ROWS, table.height)), total=fmt.number(table.height)))
+    shown = table.slice((number - 1) * LIST_PAGE_ROWS, LIST_PAGE_ROWS)
+    _customer_table(view, shown, "ch_list", LIST_PIXELS, "churn_risk", "ch_list_dl", fmt, whole=table)
     st.caption(t("churn.page.list_note") + (" " + t("churn.page.masked") if view.has_phone else ""))
 
 
