@@ -21,8 +21,8 @@ into place; files of another code version are removed when a new one is written.
 dataset's own (the app's data directory, which only the app writes): deleting the dataset deletes them.
 In memory the values are shared, never copied: every artefact is immutable by convention (frozen
 dataclasses and polars frames). Memory holds at most ``budget_bytes`` (the pickled size of each value),
-least recently used out first; a value that is also on disk leaves memory after ``idle_seconds``
-without a reader, so a server returns to its baseline when its sessions are gone.
+least recently used out first; a value that is also on disk (or any value, with ``forget_idle``) leaves
+memory after ``idle_seconds`` without a reader, so a server gives memory back when its sessions are gone.
 """
 from __future__ import annotations
 
@@ -125,9 +125,10 @@ class Artefacts:
     """
 
     def __init__(self, budget_bytes: int = 1 << 30, idle_seconds: float = 600.0, workers: int = 1,
-                 pool: ThreadPoolExecutor | None = None) -> None:
+                 pool: ThreadPoolExecutor | None = None, forget_idle: bool = False) -> None:
         self.budget_bytes = budget_bytes
         self.idle_seconds = idle_seconds
+        self.forget_idle = forget_idle  # idle values that are on no disk leave memory too (computed again if asked)
         self._memory: OrderedDict[str, _Held] = OrderedDict()
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
@@ -271,7 +272,8 @@ class Artefacts:
         self._sweep_locked(time.monotonic())
 
     def _sweep_locked(self, now: float) -> None:
-        for digest in [d for d, held in self._memory.items() if held.on_disk and now - held.used > self.idle_seconds]:
+        for digest in [d for d, held in self._memory.items()
+                       if (held.on_disk or self.forget_idle) and now - held.used > self.idle_seconds]:
             del self._memory[digest]
         total = sum(held.size for held in self._memory.values())
         while total > self.budget_bytes and len(self._memory) > 1:

@@ -108,10 +108,12 @@ def _seconds(name: str, default: float) -> float:
 def shared_artefacts() -> Artefacts:
     """The server's artefacts of the sample and of saved datasets (their files live beside each dataset).
 
-    ``CRM_CACHE_MB`` (default 1024) is what they may hold in memory; a result also kept on disk leaves
-    memory after ``CRM_CACHE_IDLE_SECONDS`` (default 600) without a reader."""
+    ``CRM_CACHE_MB`` (default 1024) is what they may hold in memory; a result leaves memory after
+    ``CRM_CACHE_IDLE_SECONDS`` (default 600) without a reader (read back from its file, or computed
+    again from those that are kept)."""
     idle = _seconds("CRM_CACHE_IDLE_SECONDS", 600.0)
-    artefacts = Artefacts(budget_bytes=_megabytes("CRM_CACHE_MB", 1024) << 20, idle_seconds=idle, pool=worker())
+    artefacts = Artefacts(budget_bytes=_megabytes("CRM_CACHE_MB", 1024) << 20, idle_seconds=idle, pool=worker(),
+                          forget_idle=True)
     artefacts.sweep_every(min(60.0, idle / 2))
     return artefacts
 

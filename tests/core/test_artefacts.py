@@ -196,3 +196,13 @@ def test_sweeping_in_the_background_gives_memory_back_when_nobody_asks(tmp_path)
         time.sleep(0.02)
     assert store.held_bytes == 0
     store.close()
+
+
+def test_a_store_that_forgets_idle_values_drops_those_on_no_disk_too():
+    store = Artefacts(idle_seconds=0.05, forget_idle=True)
+    key = Key("m", "8" * 32)
+    store.get(key, lambda: b"v" * 1000, None)
+    time.sleep(0.1)
+    store.sweep()
+    assert store.held_bytes == 0 and store.peek(key, None) is MISSING
+    assert store.get(key, lambda: b"again", None) == b"again"
