@@ -117,6 +117,7 @@ def child_first(data_dir: str, dataset_id: str, customer: str) -> dict:
     from ui.cache import shared_artefacts, worker
 
     worker().submit(lambda: None).result()  # (the background start has nothing left queued)
+    shared_artefacts().flush()  # (and every result is written)
     return {"seconds": time.perf_counter() - start, "pages": times, "peak_mb": peak_mb(),
             "computed": sum(shared_artefacts().computed.values())}
 

@@ -16,9 +16,10 @@ A computation may ask for other artefacts through :meth:`get` (the customer tabl
 A job that was queued but not started is then run by the thread that needs it, so a worker never waits
 on work queued behind itself.
 
-On disk an artefact is one pickle under ``<folder>/artefacts/``, written to a temporary file and renamed
-into place; files of another code version are removed when a new one is written. The folder is the saved
-dataset's own (the app's data directory, which only the app writes): deleting the dataset deletes them.
+On disk an artefact is one pickle under ``<folder>/artefacts/``, written by a writer thread (the asker
+does not wait for it) to a temporary file and renamed into place; files of another code version are
+removed when a new one is written. The folder is the saved dataset's own (the app's data directory,
+which only the app writes): deleting the dataset deletes them.
 In memory the values are shared, never copied: every artefact is immutable by convention (frozen
 dataclasses and polars frames). Memory holds at most ``budget_bytes`` (the pickled size of each value),
 least recently used out first; a value that is also on disk (or any value, with ``forget_idle``) leaves
@@ -133,6 +134,7 @@ class Artefacts:
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-artefacts-writer")
         self._own_pool = pool is None
         self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-worker")
         self.computed: Counter[str] = Counter()   # analyses computed by name (read back from disk not counted)
@@ -242,17 +244,31 @@ class Artefacts:
             job.done.set()
             raise
         seconds = time.perf_counter() - started
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        on_disk = self._write(job.key, data, folder)
         with self._lock:
             self.computed[job.key.name] += 1
             job.state, job.value = "done", value
-            self._remember(job.key.digest, _Held(value, len(data), on_disk, time.monotonic()))
+            self._memory[job.key.digest] = _Held(value, 0, False, time.monotonic())  # sized once pickled
             self._jobs.pop(job.key.digest, None)
         job.done.set()
-        log.info("computed %s for %s in %.2f s (%.1f MB)", job.key.name, job.key.fingerprint[:8], seconds,
-                 len(data) / 1e6)
+        log.info("computed %s for %s in %.2f s", job.key.name, job.key.fingerprint[:8], seconds)
+        try:  # pickled (for its size) and written by the writer thread: the asker does not wait for it
+            self._writer.submit(self._keep, job.key, value, folder)
+        except RuntimeError:  # closed
+            pass
         return value
+
+    def _keep(self, key: Key, value: Any, folder: Path | None) -> None:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        on_disk = self._write(key, data, folder)
+        with self._lock:
+            held = self._memory.get(key.digest)
+            if held is not None and held.value is value:
+                held.size, held.on_disk = len(data), on_disk
+                self._sweep_locked(time.monotonic())
+
+    def flush(self) -> None:
+        """Wait until every computed value is sized and written (a test, a benchmark, a clean shutdown)."""
+        self._writer.submit(lambda: None).result()
 
     # ------------------------------------------------------------ memory
 
@@ -308,6 +324,7 @@ class Artefacts:
         """Forget everything; stop the sweeping and, if it is this object's own, the worker."""
         self._closed.set()
         self.clear()
+        self._writer.shutdown(wait=False)
         if self._own_pool:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

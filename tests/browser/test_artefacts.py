@@ -7,6 +7,7 @@ The proof is the server's own log: every analysis the app computes is logged as 
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 
 from crm_core import store
@@ -58,6 +59,10 @@ def test_a_saved_datasets_churn_link_is_computed_once_and_read_back_after_a_rest
     first = start_server(data_dir, port, env={"CRM_PAGE_WAIT": "0"})  # show the progress at once
     try:
         open_churn(browser, f"http://127.0.0.1:{port}{url_path}", "artefacts_first", expect_progress=True)
+        deadline = time.monotonic() + 30  # results are written by a writer thread, just after they are shown
+        while len(list((data_dir / dataset_id / FOLDER).glob("*.pkl"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)
     finally:
         stop_server(first)
     first_log = log.read_text(errors="replace")

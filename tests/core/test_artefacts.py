@@ -75,6 +75,7 @@ def test_a_saved_dataset_reads_its_artefacts_back_in_another_process(tmp_path):
     key = Key("model", "c" * 32, ("2026-01-01", 90))
     first = Artefacts()
     assert first.get(key, lambda: {"auc": 0.71}, folder) == {"auc": 0.71}
+    first.flush()  # (written by the writer thread)
     files = list((folder / module.FOLDER).glob("*.pkl"))
     assert [f.name for f in files] == [key.file_name()]
     assert not list((folder / module.FOLDER).glob(".writing-*"))  # written whole, then renamed
@@ -97,13 +98,16 @@ def test_results_of_another_code_version_are_never_read_and_are_removed(tmp_path
     folder = tmp_path / "ds"
     folder.mkdir()
     key = Key("m", "f" * 32)
-    Artefacts().get(key, lambda: "old code", folder)
+    old = Artefacts()
+    old.get(key, lambda: "old code", folder)
+    old.flush()
     old_file = folder / module.FOLDER / key.file_name()
     assert old_file.exists()
     monkeypatch.setattr(module, "CODE_VERSION", "0123456789ab")
     fresh = Artefacts()
     assert fresh.peek(key, folder) is MISSING
     assert fresh.get(key, lambda: "new code", folder) == "new code"
+    fresh.flush()
     assert not old_file.exists()
     assert [f.name for f in (folder / module.FOLDER).glob("*.pkl")] == [key.file_name()]
 
@@ -117,6 +121,7 @@ def test_a_damaged_file_is_computed_again(tmp_path):
     store = Artefacts()
     assert store.peek(key, folder) is MISSING
     assert store.get(key, lambda: 7, folder) == 7
+    store.flush()
     assert Artefacts().peek(key, folder) == 7
 
 
@@ -126,8 +131,11 @@ def test_memory_holds_at_most_its_budget_least_recently_used_out_first():
     for key in keys[:2]:
         store.get(key, lambda: b"x" * 1_000_000, None)
     store.peek(keys[0], None)  # used again: the second is now the oldest
+    store.flush()
     store.get(keys[2], lambda: b"x" * 1_000_000, None)
+    store.flush()
     store.get(keys[3], lambda: b"x" * 1_000_000, None)
+    store.flush()  # (sized by the writer thread)
     assert store.held_bytes <= 3_100_000
     assert store.peek(keys[1], None) is MISSING
     assert all(store.peek(key, None) is not MISSING for key in (keys[0], keys[2], keys[3]))
@@ -140,6 +148,7 @@ def test_values_also_on_disk_leave_memory_when_idle(tmp_path):
     kept, unsaved = Key("m", "3" * 32), Key("m", "4" * 32)
     store.get(kept, lambda: b"y" * 1000, folder)
     store.get(unsaved, lambda: b"z" * 1000, None)
+    store.flush()
     time.sleep(0.1)
     store.sweep()
     assert store.held_bytes < 2000 and store.held_bytes > 0  # the unsaved one stays: it exists nowhere else
@@ -189,6 +198,7 @@ def test_sweeping_in_the_background_gives_memory_back_when_nobody_asks(tmp_path)
     folder.mkdir()
     store = Artefacts(idle_seconds=0.05)
     store.get(Key("m", "7" * 32), lambda: b"w" * 10_000, folder)
+    store.flush()
     assert store.held_bytes > 10_000
     store.sweep_every(0.02)
     deadline = time.monotonic() + 5
@@ -202,7 +212,27 @@ def test_a_store_that_forgets_idle_values_drops_those_on_no_disk_too():
     store = Artefacts(idle_seconds=0.05, forget_idle=True)
     key = Key("m", "8" * 32)
     store.get(key, lambda: b"v" * 1000, None)
+    store.flush()
     time.sleep(0.1)
     store.sweep()
     assert store.held_bytes == 0 and store.peek(key, None) is MISSING
     assert store.get(key, lambda: b"again", None) == b"again"
+
+
+class SlowToPickle:
+    def __reduce__(self):
+        time.sleep(0.5)
+        return (SlowToPickle, ())
+
+
+def test_whoever_asks_gets_the_value_before_it_is_pickled_and_written(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    store = Artefacts()
+    key = Key("slow", "9" * 32)
+    started = time.perf_counter()
+    value = store.get(key, SlowToPickle, folder)
+    assert time.perf_counter() - started < 0.3 and isinstance(value, SlowToPickle)
+    assert store.peek(key, folder) is value
+    store.flush()
+    assert (folder / module.FOLDER / key.file_name()).exists()
