@@ -17,6 +17,8 @@ import urllib.parse
 from datetime import datetime
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.app.test_bad_uploads import BAD_FILES, CJK, templates
 from tests.app.test_hostile_text import HOSTILE
 from tests.browser.conftest import _require_browser, free_port, healthy, settle, shot, start_server, stop_server
@@ -110,8 +112,16 @@ def test_the_server_survives_every_hostile_file_and_link(browser, tmp_path):
         page.goto(f"{base}/data?lang=zh")
         settle(page)
         for case, (data, file_name, expected) in hostile_files().items():
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
-                {"name": file_name, "mimeType": "application/octet-stream", "buffer": data})
+            # the upload finishes first, then the run that reads it starts: settle only after both (a 30 MB
+            # file on a busy machine took longer than settle's first pause, and the old page was checked)
+            with page.expect_response(lambda response: "/_stcore/upload_file" in response.url, timeout=120_000):
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+                    {"name": file_name, "mimeType": "application/octet-stream", "buffer": data})
+            try:
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', state="attached",
+                                       timeout=5_000)
+            except PlaywrightTimeout:  # the run was over before we looked
+                pass
             settle(page, timeout=180_000)
             messages = check(page, other, process, port, case, expect_error=expected)
             handled[case] = (messages[0] if messages else "loaded")[:60]
