@@ -15,6 +15,7 @@ from babel.numbers import get_currency_name
 from crm_core.export import to_csv_bytes
 from crm_core.io import DataError, LoadResult, list_sheets, sniff_headers
 from crm_core.io.isolated import MEMORY_MB, SECONDS, read_table_isolated, run_isolated
+from crm_core.io.limits import MAX_BYTES, MAX_ROWS
 from crm_core.schema import COLUMNS, REQUIRED, detect_mapping
 from ui import data
 from ui.i18n import format_number, translate
@@ -35,18 +36,29 @@ def parse(content_sha256: str, file_name: str, kind: str, mapping: tuple[tuple[s
     :func:`caps`); keyed on the full content hash, never on the bytes' sample."""
     return read_table_isolated(named_bytes(_raw, file_name), kind=kind, mapping=dict(mapping) if mapping else None,
                                sheet=sheet, date_order=date_order, today=today, drop_duplicates=drop_duplicates,
-                               **caps())
+                               **caps(), **limits())
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def caps() -> dict[str, int]:
-    """The deployer's caps on reading one upload: ``CRM_PARSE_MEMORY_MB`` (default 2048) and
-    ``CRM_PARSE_SECONDS`` (default 300), for the process that reads it."""
-    def setting(name: str, default: int) -> int:
-        try:
-            return max(1, int(os.environ.get(name, default)))
-        except ValueError:
-            return default
-    return {"memory_mb": setting("CRM_PARSE_MEMORY_MB", MEMORY_MB), "seconds": setting("CRM_PARSE_SECONDS", SECONDS)}
+    """The deployer's caps on the process that reads one upload: ``CRM_PARSE_MEMORY_MB`` (default 2048)
+    and ``CRM_PARSE_SECONDS`` (default 300)."""
+    return {"memory_mb": _setting("CRM_PARSE_MEMORY_MB", MEMORY_MB), "seconds": _setting("CRM_PARSE_SECONDS", SECONDS)}
+
+
+def limits() -> dict[str, int]:
+    """How big a file may be: ``CRM_MAX_ROWS`` lines (default 5,000,000), and as many bytes as the server
+    accepts (``server.maxUploadSize``, 200 MB in our config), so one setting raises the upload's limit and
+    the reader's together."""
+    upload_mb = st.get_option("server.maxUploadSize")
+    return {"max_rows": _setting("CRM_MAX_ROWS", MAX_ROWS),
+            "max_bytes": max(1, int(upload_mb)) * 1024 * 1024 if upload_mb else MAX_BYTES}
 
 
 @st.cache_data(max_entries=12, show_spinner=False, scope="session")

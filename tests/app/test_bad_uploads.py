@@ -78,3 +78,24 @@ def test_a_file_that_needs_more_memory_than_the_cap_stops_only_its_reader(monkey
     at.switch_page("pages/overview.py").run()
     assert_healthy(at)
     assert metric(at, "Customers" if language == "en" else "客户数") == "3"  # the data in use stays
+
+
+@pytest.mark.parametrize("language, words", [("en", "too many rows (>5; the limit is 5)"),
+                                             ("zh", "文件行数太多（>5 行，上限 5 行）")])
+def test_a_deployer_sets_how_many_lines_a_file_may_have(monkeypatch, language, words):
+    """CRM_MAX_ROWS: a file over it is refused in words, one under it loads (10M-line files need it raised)."""
+    lines = b"customer_id,order_date,amount\n" + b"\n".join(b"K%d,2024/1/5,10" % i for i in range(6))
+    monkeypatch.setenv("CRM_MAX_ROWS", "5")
+    at = app(query={"lang": language}, page="data")
+    at.file_uploader(key="upload_transactions").set_value(("订单.csv", lines, "text/csv")).run()
+    assert_healthy(at)
+    refused = [shown(error.value) for error in at.error]
+    assert any(words in text for text in refused), refused
+    monkeypatch.setenv("CRM_MAX_ROWS", "6")
+    at = app(query={"lang": language}, page="data")
+    at.file_uploader(key="upload_transactions").set_value(("订单.csv", lines, "text/csv")).run()
+    assert_healthy(at)
+    assert not at.error
+    at.button(key="use_data").click().run()
+    at.switch_page("pages/overview.py").run()
+    assert metric(at, "Customers" if language == "en" else "客户数") == "6"
