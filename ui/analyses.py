@@ -1,8 +1,11 @@
-"""Cached analyses that more than one page reads.
+"""Stored analyses that more than one page reads (:func:`ui.cache.stored`, :class:`ui.cache.Narrowed`).
 
-Computed once per dataset and analysis date by whichever page asks first: the churn model and its
-backtest (Churn risk, Customers, Customer 360), the next-product method (Customers, Customer 360) and the
-customer table (Customers, Customer 360; the views of ``ui.views.customers`` and ``ui.views.customer_360`` read it).
+Computed once per dataset and analysis date, by the background worker that :func:`prepare` starts when
+data is chosen (or by the first page that needs one sooner), and kept beside a saved dataset: the churn
+model and its backtest (Churn risk, Customers, Customer 360), the next-product method (Customers,
+Customer 360) and the customer table (Customers, Customer 360; the views of ``ui.views.customers`` and
+``ui.views.customer_360`` read it). For a filtered view of the data (``Dataset.view_of``) they are the
+whole data's, narrowed to the view's customers.
 """
 from __future__ import annotations
 
