@@ -161,9 +161,11 @@ class Artefacts:
             job = self._jobs.get(digest)
             if job is not None:
                 return Status(job.state, time.monotonic() - job.started if job.started else 0.0)
-        if folder is not None and (folder / FOLDER / key.file_name()).exists():
-            return Status("ready")
-        return Status("missing")
+        return Status("ready") if self._kept(key, folder) else Status("missing")
+
+    @staticmethod
+    def _kept(key: Key, folder: Path | None) -> bool:
+        return folder is not None and (folder / FOLDER / key.file_name()).exists()
 
     def get(self, key: Key, compute: Callable[[], Any], folder: Path | None) -> Any:
         """The value: ready, computed by the thread already at it, or computed here and now."""
@@ -179,8 +181,12 @@ class Artefacts:
         return self._run(job, compute, folder)
 
     def start(self, key: Key, compute: Callable[[], Any], folder: Path | None) -> Status:
-        """Make sure the value is ready or on its way (computed by the background worker); never waits."""
-        if self.peek(key, folder) is not MISSING:
+        """Make sure the value is ready or on its way (computed by the background worker); never waits, and
+        never reads a stored file (an app asks this at every run, for results its page may not show)."""
+        with self._lock:
+            if key.digest in self._memory:
+                return Status("ready")
+        if self._kept(key, folder):
             return Status("ready")
         with self._lock:
             job = self._jobs.get(key.digest)
@@ -341,6 +347,7 @@ class Artefacts:
             return None
         except Exception:  # noqa: BLE001 - a damaged or foreign file: computed again (and rewritten)
             log.warning("artefact file %s unreadable; computing it again", path.name)
+            path.unlink(missing_ok=True)  # (else it would count as ready, and never be made again)
             return None
         with self._lock:
             self.read[key.name] += 1

@@ -236,3 +236,28 @@ def test_whoever_asks_gets_the_value_before_it_is_pickled_and_written(tmp_path):
     assert store.peek(key, folder) is value
     store.flush()
     assert (folder / module.FOLDER / key.file_name()).exists()
+
+
+def test_starting_what_is_already_stored_does_not_read_its_file(tmp_path, monkeypatch):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    key = Key("table", "a1" * 16)
+    first = Artefacts()
+    first.get(key, lambda: b"t" * 1000, folder)
+    first.flush()
+    fresh = Artefacts()
+    monkeypatch.setattr(module.pickle, "loads", lambda data: pytest.fail("read a stored file"))
+    assert fresh.start(key, lambda: pytest.fail("computed again"), folder).state == "ready"
+    assert fresh.held_bytes == 0
+
+
+def test_a_damaged_file_is_not_counted_as_ready_again(tmp_path):
+    folder = tmp_path / "ds"
+    (folder / module.FOLDER).mkdir(parents=True)
+    key = Key("m", "b2" * 16)
+    (folder / module.FOLDER / key.file_name()).write_bytes(b"broken")
+    store = Artefacts()
+    assert store.peek(key, folder) is MISSING
+    assert store.status(key, folder).state == "missing"
+    assert store.start(key, lambda: 5, folder).state in ("queued", "running", "ready")
+    assert wait_ready(store, key, folder) == 5
