@@ -168,7 +168,7 @@ def child_sessions(data_dir: str, dataset_id: str, customer: str, sessions: str)
         thread.start()
     for thread in threads:
         thread.join()
-    peak, closed = rss_mb(os.getpid(), "VmHWM"), None
+    peak = rss_mb(os.getpid(), "VmHWM")
     apps.clear()
     gc.collect()
     closed = rss_mb(os.getpid())
