@@ -30,19 +30,43 @@ Randomness comes from one ``numpy.random.Generator(seed)``; the same arguments g
 and byte-identical CSV files. Generation is vectorised (no per-line or per-customer Python loops), so a
 million-line set (about 88,000 customers) takes seconds. This module writes files only through
 :func:`write_csv`, called by the command ``python -m crm_core.sample --customers N --seed S --out DIR``.
+
+Campaigns with a known effect (issue 17: the result page must recover it)
+-------------------------------------------------------------------------
+- :func:`cut` is the data as the CRM would export it on a day: lines and interactions strictly before
+  it, customers signed up before it. ``--until DATE`` writes that.
+- :func:`simulate_campaign` adds a campaign's effect to the later data: each contacted (treated) customer
+  who would not have ordered in the window comes back with probability ``uplift``, with a copy of one of
+  their own past orders (or, for cross-sell, an order of the product); everyone else, the held-out
+  control included, is untouched, and ``uplift=0`` is the null campaign. It returns the truth
+  (:class:`CampaignTruth`): treated, brought back, realised effect = brought back / treated.
+
+The flow it simulates, from the shell: write the data as of the start, upload it, make a campaign from
+the churn call list and download its contact list; then write the later data with the campaign's effect,
+upload it and open the result page::
+
+    python -m crm_core.sample --until 2025-09-01 --out before
+    python -m crm_core.sample --campaign-contacts contacts.csv --campaign-start 2025-09-01 --out after
+
+with ``[--campaign-window 90] [--campaign-product P] [--campaign-seed N] [--campaign-calls]`` (``--help``).
+The contact list is read by :func:`crm_core.io.read_table` (CSV with a BOM or Excel, headers such as
+客户编号 or Customer ID); use the same ``--customers/--seed/--start/--end`` both times.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import polars as pl
 
 from crm_core.dataset import SAMPLE_FILES, Dataset
+from crm_core.features import before, has_amounts, purchases, with_order_key
 from crm_core.schema import COLUMNS
 
 # ---------------------------------------------------------------------------------------------------
@@ -1158,6 +1182,286 @@ def generate(customers: int = 5000, seed: int = 42, start: date = date(2023, 1, 
     )
 
 
+# ---------------------------------------------------------------------------------------------------
+# The data on a given day, and a campaign with a known effect
+# ---------------------------------------------------------------------------------------------------
+
+CALL_LOG_DAYS = 14  # a campaign's calls are made in the first two weeks of its window
+CAMPAIGN_CALL_OUTCOMES = (("connected", 0.55), ("no_answer", 0.30), ("follow_up", 0.15))
+CAMPAIGN_CALL_NOTES: dict[str, list[str]] = {
+    "connected": ["回访老客户，介绍近期优惠", "邀请客户回购，客户表示会考虑", "介绍老客户专享价与新品"],
+    "no_answer": NOTES["call"]["no_answer"],
+    "follow_up": ["客户需要最新报价单，待跟进", "客户考虑中，下周再联系"],
+}
+DEFAULT_CAMPAIGN_WINDOW = 90  # days, as the app's campaigns (crm_core.campaigns.model.DEFAULT_WINDOW_DAYS)
+DEFAULT_CAMPAIGN_UPLIFT = 0.2
+ORDER_ID_PATTERN = r"^SO(\d{8})(\d{4})$"
+"""The generator's order ids: ``SO``, the order's date, its number that day (``SO202509010012``)."""
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def cut(dataset: Dataset, until: date) -> Dataset:
+    """The data as the CRM would export it on ``until``: transaction lines and interactions strictly
+    before that day, and the customers who signed up before it (or have no signup date).
+
+    A refund booked on or after ``until`` against an earlier order is left out too: it has not happened yet.
+    """
+    day = _midnight(until)
+    customers = dataset.customers
+    if customers is not None and "signup_date" in customers.columns:
+        customers = customers.filter((pl.col("signup_date") < day).fill_null(True))
+    interactions = None if dataset.interactions is None else dataset.interactions.filter(pl.col("date") < day)
+    return Dataset(dataset.transactions.filter(pl.col("order_date") < day), customers, interactions,
+                   name=dataset.name, currency=dataset.currency)
+
+
+@dataclass(frozen=True)
+class CampaignTruth:
+    """What a simulated campaign really did (:func:`simulate_campaign`), to check its measurement against.
+
+    ``treated``: distinct treated ids. ``natural``: treated customers who succeeded in the window anyway
+    (a purchase order; with a product, a purchase of it). ``eligible``: treated customers who could be
+    brought back: a purchase before ``start`` and no natural success. ``brought_back``: those the campaign
+    brought back, one added order each (``brought_back_ids``, ``order_ids``). ``realised_effect`` =
+    brought_back / treated: the true intention-to-treat difference in success rate between these treated
+    customers and an untouched control like them. ``expected_effect`` = uplift × eligible / treated, which is
+    uplift × (1 − natural rate among treated) when every treated customer has bought before (a churn call
+    list). ``added_revenue``: sum of the added lines (None when the data has no amounts).
+    """
+
+    treated: int
+    natural: int
+    eligible: int
+    brought_back: int
+    realised_effect: float
+    expected_effect: float
+    added_revenue: float | None
+    brought_back_ids: tuple[str, ...] = field(default=(), repr=False)
+    order_ids: tuple[str, ...] = field(default=(), repr=False)
+
+
+def _usual(lines: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Each customer's most frequent ``column`` value on ``lines`` (ties: the smallest value), as ``usual_<column>``."""
+    return (lines.group_by("customer_id", column).agg(pl.len().alias("_n"))
+            .sort("customer_id", "_n", column, descending=[False, True, False], nulls_last=True)
+            .group_by("customer_id", maintain_order=True).agg(pl.col(column).first().alias(f"usual_{column}")))
+
+
+def _is_sale_line() -> pl.Expr:
+    """A line that sells (no negative amount or quantity): the lines a repeat order copies."""
+    return ~((pl.col("amount") < 0).fill_null(False) | (pl.col("quantity") < 0).fill_null(False))
+
+
+def _insert(frame: pl.DataFrame, added: pl.DataFrame, by: str) -> pl.DataFrame:
+    """``added`` (same columns) merged into ``frame``: by ``by`` when ``frame`` is sorted by it (rows of equal
+    ``by`` keep their order, ``frame``'s first), else appended."""
+    merged = pl.concat([frame, added.select(frame.columns).cast(frame.schema)])
+    return merged.sort(by, maintain_order=True) if frame[by].is_sorted() else merged
+
+
+def _new_order_ids(transactions: pl.DataFrame, added_orders: pl.DataFrame) -> pl.Series:
+    """Order ids in the generator's format (:data:`ORDER_ID_PATTERN`) for ``added_orders`` (``order_date``,
+    sorted): each day's new orders are numbered on from the highest number that day already carries."""
+    day = pl.col("order_date").dt.strftime("%Y%m%d")
+    taken = (transactions.select(pl.col("order_id").str.extract_groups(ORDER_ID_PATTERN).alias("_id"))
+             .unnest("_id").drop_nulls()
+             .select(pl.col("1").alias("_day"), pl.col("2").cast(pl.Int64).alias("_taken"))
+             .group_by("_day").agg(pl.col("_taken").max()))
+    numbered = (added_orders.select("order_date", day.alias("_day")).with_row_index("_row")
+                .join(taken, on="_day", how="left").sort("_row")
+                .with_columns((pl.col("_taken").fill_null(0) + pl.int_range(1, pl.len() + 1).over("_day"))
+                              .alias("_number")))
+    return numbered.select(pl.concat_str(pl.lit("SO"), pl.col("_day"), pl.col("_number").cast(pl.String)
+                                         .str.zfill(4))).to_series().alias("order_id")
+
+
+def simulate_campaign(dataset: Dataset, treated: Iterable[str], start: date, window_days: int, uplift: float,
+                      seed: int, product: str | None = None, *, log_calls: bool = False,
+                      call_days: int = CALL_LOG_DAYS) -> tuple[Dataset, CampaignTruth]:
+    """The later data with a campaign's effect, and the truth to measure it against.
+
+    Each treated customer who did not succeed in the window naturally — no purchase order (as
+    :func:`crm_core.features.purchases` defines it) dated ``start`` ≤ day < ``start + window_days``; with
+    ``product``, no purchase order of that product (cross-sell) — and who bought before ``start`` comes
+    back with probability ``uplift``: one new order on a random day of the window, on or after the day
+    the customer was called and not after the data's last day (the last transaction's day). Its lines
+    are copied from one of the customer's own purchase orders before ``start`` (its selling lines: same
+    products, quantities and unit prices), or, with ``product``, one line of that product at the price
+    and quantity the customer last paid for it, else the product's median ones. The order gets a new id
+    in the data's format (:data:`ORDER_ID_PATTERN`) and the customer's usual channel, region and sales rep
+    (most frequent on their lines before ``start``). Everyone else, the control group included, is
+    untouched: ``uplift=0`` gives the same frames (the null campaign). With ``log_calls`` each treated
+    customer in the data gets a ``call`` interaction (channel 电话) on a day among the first ``call_days``
+    of the window, as a CRM's call log; this changes the interactions whatever the uplift.
+
+    Every random draw is made once per treated customer, in id order, from
+    ``numpy.random.default_rng(seed)``: the same arguments give the same result, the order of
+    ``treated`` does not matter, and with one seed a larger uplift brings back a superset.
+
+    Parameters
+    ----------
+    dataset : the data after the campaign (for instance :func:`generate` over a period past the window).
+    treated : ids of the contacted customers (the campaign's treatment group; the control is not given).
+    start, window_days : the window's first day and its length; orders on days start ≤ day < start + window_days.
+    uplift : chance that an eligible treated customer is brought back (0 ≤ uplift ≤ 1).
+    seed : seed of the campaign's random draws.
+    product : cross-sell: the product whose purchase is the success (it must occur in the data).
+    log_calls, call_days : log the campaign's calls, made in the first ``call_days`` days of the window.
+    """
+    if not 0.0 <= uplift <= 1.0:
+        raise ValueError("uplift must be between 0 and 1")
+    if window_days < 1 or call_days < 1:
+        raise ValueError("window_days and call_days must be at least 1")
+    transactions = dataset.transactions
+    last = cast("datetime | None", transactions["order_date"].max())
+    if last is None:
+        raise ValueError("no transactions")
+    window_start = _midnight(start)
+    window_end = min(window_start + timedelta(days=window_days), _midnight(last) + timedelta(days=1))
+    open_days = (window_end - window_start).days
+    if open_days < 1:
+        raise ValueError("the campaign starts after the data's last day")
+    if product is not None and not ("product" in transactions.columns
+                                    and (transactions["product"] == product).any()):
+        raise ValueError(f"product {product!r} is not in the data")
+    treated_ids = pl.Series("customer_id", list(treated), dtype=pl.String).drop_nulls().unique().sort()
+    if treated_ids.len() == 0:
+        raise ValueError("no treated customers")
+
+    # The treated customers the data knows, in id order: one row, and one set of draws, each.
+    members = treated_ids.to_frame().join(dataset.selected_customers().to_frame("customer_id"),
+                                          on="customer_id", how="semi").sort("customer_id")
+    lines_before = (with_order_key(before(transactions, window_start)).with_row_index("_line")
+                    .filter(_is_sale_line()).join(members, on="customer_id", how="semi"))
+    history = (purchases(transactions, window_start)  # the orders a comeback can copy
+               .join(lines_before, on=["customer_id", "order_key"], how="semi")
+               .sort("customer_id", "order_date", "order_key")
+               .with_columns(pl.int_range(pl.len()).over("customer_id").alias("_rank"),
+                             pl.len().over("customer_id").alias("_orders")))
+    in_window = purchases(transactions).filter(
+        pl.col("order_date").is_between(window_start, window_start + timedelta(days=window_days), closed="left"))
+    if product is not None:
+        product_keys = (with_order_key(transactions).filter((pl.col("product") == product) & _is_sale_line())
+                        .select("customer_id", "order_key"))
+        in_window = in_window.join(product_keys, on=["customer_id", "order_key"], how="semi")
+    members = members.with_columns(
+        pl.col("customer_id").is_in(in_window["customer_id"].implode()).alias("natural"),
+        pl.col("customer_id").is_in(history["customer_id"].implode()).alias("bought_before"),
+    ).join(history.group_by("customer_id").agg(pl.col("_orders").first()), on="customer_id", how="left")
+    for column in ("channel", "region", "sales_rep"):
+        if column in lines_before.columns:
+            members = members.join(_usual(lines_before, column), on="customer_id", how="left")
+    members = members.sort("customer_id")  # joins need not keep the order the draws are made in
+
+    k = members.height
+    rng = np.random.default_rng(seed)
+    call_offset = rng.integers(0, min(call_days, open_days), size=k)
+    call_time = _time_of_day(rng, np.zeros(k, dtype=bool))
+    call_outcome = _choice(rng, k, [w for _, w in CAMPAIGN_CALL_OUTCOMES])
+    call_note = rng.random(k)
+    comes_back = rng.random(k) < uplift
+    order_pick = rng.random(k)
+    order_offset = call_offset + np.floor(rng.random(k) * (open_days - call_offset)).astype(np.int64)
+    online = (members["usual_channel"].is_in(list(ONLINE_CHANNELS)).fill_null(False).to_numpy()
+              if "usual_channel" in members.columns else np.zeros(k, dtype=bool))
+    order_time = _time_of_day(rng, online)
+
+    eligible = members["bought_before"].to_numpy() & ~members["natural"].to_numpy()
+    back = eligible & comes_back
+    call_outcome = np.where(back, 0, call_outcome)  # the customers who came back were reached
+    added_orders = members.with_columns(
+        order_date=pl.Series(_to_datetime(window_start, order_offset + order_time)),
+        _pick=pl.Series(np.floor(order_pick * members["_orders"].fill_null(1).to_numpy()).astype(np.int64)),
+    ).filter(pl.Series(back)).sort("order_date", "customer_id")
+    if "order_id" in transactions.columns:
+        added_orders = added_orders.with_columns(_new_order_ids(transactions, added_orders))
+    else:
+        added_orders = added_orders.with_columns(pl.lit(None, dtype=pl.String).alias("order_id"))
+    added_orders = added_orders.with_row_index("_order")
+
+    order_columns = ["customer_id", "order_date", "order_id", "_order"]
+    if product is None:
+        chosen = history.join(added_orders.select("customer_id", pl.col("_pick").alias("_rank")),
+                              on=["customer_id", "_rank"]).select("customer_id", "order_key")
+        copied = (lines_before.join(chosen, on=["customer_id", "order_key"], how="semi")
+                  .drop("order_date", "order_id", "order_key"))
+        added = copied.join(added_orders.select(*order_columns, pl.col("^usual_.*$")), on="customer_id")
+    else:
+        product_lines = transactions.filter((pl.col("product") == product) & _is_sale_line())
+        sold = product_lines.filter(pl.col("order_date") < window_start)
+        reference = sold if sold.height else product_lines
+        own = sold.sort("order_date").group_by("customer_id").agg(
+            pl.col("quantity").last().alias("_quantity"), pl.col("unit_price").last().alias("_price"))
+        typical_quantity = max(1.0, float(np.round(cast(float, reference["quantity"].median()))))
+        typical_price = round(cast(float, reference["unit_price"].median()), 2)
+        category = (reference["category"].drop_nulls().mode().sort().first()
+                    if "category" in reference.columns else None)
+        added = (added_orders.select(*order_columns, pl.col("^usual_.*$"))
+                 .join(own, on="customer_id", how="left")
+                 .with_columns(pl.lit(product, dtype=pl.String).alias("product"),
+                               pl.lit(category, dtype=pl.String).alias("category"),
+                               pl.col("_quantity").fill_null(typical_quantity).alias("quantity"),
+                               pl.col("_price").fill_null(typical_price).alias("unit_price"),
+                               pl.lit(0, dtype=pl.UInt32).alias("_line"))
+                 .with_columns((pl.col("quantity") * pl.col("unit_price")).round(2).alias("amount")))
+    for column in ("channel", "region", "sales_rep"):
+        if f"usual_{column}" in added.columns:
+            usual = pl.col(f"usual_{column}")
+            added = added.with_columns((pl.coalesce(usual, column) if column in added.columns else usual)
+                                       .alias(column))
+    added = added.sort("_order", "_line")
+    for column, dtype in transactions.schema.items():
+        if column not in added.columns:
+            added = added.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    added = added.select(transactions.columns)
+
+    interactions = dataset.interactions
+    if log_calls:
+        outcome = np.array([o for o, _ in CAMPAIGN_CALL_OUTCOMES], dtype=object)[call_outcome]
+        note = np.empty(k, dtype=object)
+        for label, options in CAMPAIGN_CALL_NOTES.items():
+            rows = outcome == label
+            note[rows] = np.array(options, dtype=object)[(call_note[rows] * len(options)).astype(np.int64)]
+        calls = pl.DataFrame({
+            "customer_id": members["customer_id"],
+            "date": pl.Series(_to_datetime(window_start, call_offset + call_time)),
+            "type": pl.Series(["call"] * k, dtype=pl.String),
+            "channel": pl.Series([SERVICE_CHANNELS["call"]] * k, dtype=pl.String),
+            "outcome": pl.Series(outcome.tolist(), dtype=pl.String),
+            "satisfaction": pl.Series([None] * k, dtype=pl.Float64),
+            "note": pl.Series(note.tolist(), dtype=pl.String),
+        }).sort("date", "customer_id")
+        if interactions is None:
+            interactions = calls.cast(pl.Schema(COLUMNS["interactions"]))
+        else:
+            for column, dtype in interactions.schema.items():
+                if column not in calls.columns:
+                    calls = calls.with_columns(pl.lit(None, dtype=dtype).alias(column))
+            interactions = _insert(interactions, calls, "date")
+
+    brought_back = added_orders.height
+    truth = CampaignTruth(
+        treated=treated_ids.len(),
+        natural=int(members["natural"].sum()),
+        eligible=int(eligible.sum()),
+        brought_back=brought_back,
+        realised_effect=brought_back / treated_ids.len(),
+        expected_effect=uplift * int(eligible.sum()) / treated_ids.len(),
+        added_revenue=(float(added["amount"].sum()) if "amount" in added.columns and has_amounts(transactions)
+                       else None),
+        brought_back_ids=tuple(added_orders.sort("customer_id")["customer_id"].to_list()),
+        order_ids=tuple(added_orders["order_id"].drop_nulls().to_list()),
+    )
+    if brought_back == 0 and interactions is dataset.interactions:
+        return dataset, truth
+    result = Dataset(_insert(transactions, added, "order_date") if brought_back else transactions,
+                     dataset.customers, interactions, name=dataset.name, currency=dataset.currency)
+    return result, truth
+
+
 def write_csv(dataset: Dataset, out_dir: Path | str) -> dict[str, Path]:
     """Write the three tables as UTF-8 CSV (``transactions.csv``, ``customers.csv``, ``interactions.csv``).
 
@@ -1183,16 +1487,84 @@ def write_csv(dataset: Dataset, out_dir: Path | str) -> dict[str, Path]:
     return written
 
 
+CLI_EPILOG = """\
+the data as a CRM exports it on one day (lines and interactions before it, customers signed up before it):
+  python -m crm_core.sample --until 2025-09-01 --out before_campaign
+
+a campaign with a known effect, from the contact list downloaded from the app (CSV or Excel; the
+customer id column under any header the loader knows, e.g. 客户编号 or Customer ID):
+  python -m crm_core.sample --campaign-contacts contacts.csv --campaign-start 2025-09-01 \\
+      [--campaign-window 90] [--campaign-uplift 0.2] [--campaign-product P] [--campaign-seed N] \\
+      [--campaign-calls] --out after_campaign
+  use the same --customers/--seed/--start/--end as for the data the campaign was made on; --campaign-uplift 0
+  gives the null campaign (the data unchanged). The truth is printed: treated, brought back, realised effect.
+"""
+
+
+def _read_contacts(path: Path) -> list[str]:
+    """The customer ids of a contact list, read by the project's loader (headers such as 客户编号 map to
+    ``customer_id``; UTF-8 with BOM, GB18030, Excel)."""
+    from crm_core.io import read_table
+
+    return read_table(path, kind="customers").df["customer_id"].drop_nulls().unique().sort().to_list()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m crm_core.sample --customers 5000 --seed 42 --out sample_data``"""
-    parser = argparse.ArgumentParser(prog="python -m crm_core.sample", description=__doc__.splitlines()[0])
+    """``python -m crm_core.sample --customers 5000 --seed 42 --out sample_data`` (``--help`` for the rest)."""
+    parser = argparse.ArgumentParser(prog="python -m crm_core.sample", description=__doc__.splitlines()[0],
+                                     epilog=CLI_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=5000, help="customers, prospects included (5000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1), help="first day (2023-01-01)")
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 12, 31), help="last day (2025-12-31)")
     parser.add_argument("--out", type=Path, default=Path("sample_data"), help="output directory (sample_data)")
+    parser.add_argument("--until", type=date.fromisoformat, metavar="DATE",
+                        help="write the data as exported on DATE: everything strictly before it (default: all)")
+    campaign = parser.add_argument_group("campaign", "simulate a campaign on the contacted customers (treatment)")
+    campaign.add_argument("--campaign-contacts", type=Path, metavar="FILE",
+                          help="the contact list downloaded from the app (CSV or Excel)")
+    campaign.add_argument("--campaign-start", type=date.fromisoformat, metavar="DATE",
+                          help="first day of the campaign window (required with --campaign-contacts)")
+    campaign.add_argument("--campaign-window", type=int, metavar="DAYS", help="window length in days (90)")
+    campaign.add_argument("--campaign-uplift", type=float, metavar="U",
+                          help="chance that a contacted customer who would not have ordered does (0.2)")
+    campaign.add_argument("--campaign-product", metavar="P", help="cross-sell: the product the campaign sells")
+    campaign.add_argument("--campaign-seed", type=int, metavar="N", help="seed of the campaign's draws (--seed)")
+    campaign.add_argument("--campaign-calls", action="store_true",
+                          help="log a call interaction for each contacted customer in the first two weeks")
     args = parser.parse_args(argv)
+    campaign_options = [args.campaign_start, args.campaign_window, args.campaign_uplift, args.campaign_product,
+                        args.campaign_seed, args.campaign_calls or None]
+    if args.campaign_contacts is None and any(option is not None for option in campaign_options):
+        parser.error("the --campaign-* options need --campaign-contacts")
+    if args.campaign_contacts is not None and args.campaign_start is None:
+        parser.error("--campaign-contacts needs --campaign-start")
+
     dataset = generate(args.customers, args.seed, args.start, args.end)
+    if args.campaign_contacts is not None:
+        from crm_core.io import DataError
+
+        try:
+            contacts = _read_contacts(args.campaign_contacts)
+        except DataError as error:
+            parser.error(f"cannot read {args.campaign_contacts}: {error}")
+        window = DEFAULT_CAMPAIGN_WINDOW if args.campaign_window is None else args.campaign_window
+        uplift = DEFAULT_CAMPAIGN_UPLIFT if args.campaign_uplift is None else args.campaign_uplift
+        try:
+            dataset, truth = simulate_campaign(
+                dataset, contacts, args.campaign_start, window, uplift,
+                args.seed if args.campaign_seed is None else args.campaign_seed, args.campaign_product,
+                log_calls=args.campaign_calls)
+        except ValueError as error:
+            parser.error(str(error))
+        unknown = len(contacts) - truth.natural - truth.eligible
+        print(f"campaign from {args.campaign_start} for {window} days, uplift {uplift:g}: {truth.treated} treated, "
+              f"{truth.natural} ordered anyway, {truth.brought_back} brought back of {truth.eligible} eligible; "
+              f"realised effect {truth.realised_effect:.2%} (expected {truth.expected_effect:.2%}), "
+              f"added revenue {truth.added_revenue or 0.0:,.2f}"
+              + (f"; {unknown} contacts without a purchase before the start" if unknown else ""))
+    if args.until is not None:
+        dataset = cut(dataset, args.until)
     customers, interactions = dataset.customers, dataset.interactions
     assert customers is not None and interactions is not None, "generate() makes all three tables"
     paths = write_csv(dataset, args.out)
