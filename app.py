@@ -24,6 +24,7 @@ try:
         st.Page("pages/customers.py", title=t("nav.customers"), icon=":material/table_rows:", url_path="customers"),
         st.Page("pages/customer_360.py", title=t("nav.customer_360"), icon=":material/person_search:",
                 url_path="customer_360"),
+        st.Page("pages/campaigns.py", title=t("nav.campaigns"), icon=":material/campaign:", url_path="campaigns"),
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
     ]
     page = st.navigation(PAGES)

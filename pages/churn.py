@@ -10,7 +10,7 @@ import streamlit as st
 
 from crm_core.artefacts import MISSING
 from crm_core.views.churn import AT_RISK_TIERS, DEFAULT_HORIZON, DEFAULT_SAVE_RATE, HORIZONS, TIERS
-from ui import analyses, base, progress, shell, widgets
+from ui import analyses, base, campaigns, progress, shell, widgets
 from ui.i18n import format_date
 from ui.sections import churn as sections
 from ui.state import lang, t
@@ -66,6 +66,8 @@ with tabs["list"]:
                                  format_func=sections.tier_name, help=sections.text(view.tier_help),
                                  default=AT_RISK_TIERS)
     sections.risk_list(view, views.risk_list(ctx.dataset, ctx.as_of, horizon, tuple(chosen), language), amounts, fmt)
+    campaigns.create_button(view.members(tiers=chosen), source="at_risk", detail=",".join(chosen), goal="win_back",
+                            key="ch_list_campaign", as_of=ctx.as_of)
     base.risk_legend(horizon)
 
 with tabs["breakdown"]:
@@ -95,6 +97,8 @@ with tabs["capacity"]:
     else:
         st.info(t("churn.page.capacity_rules"), icon=":material/rule:")
     sections.call_list(view, views.call_list(ctx.dataset, ctx.as_of, horizon, capacity, language), capacity, fmt)
+    campaigns.create_button(view.members(capacity=capacity), source="call_list", detail=str(capacity),
+                            goal="win_back", key="ch_calls_campaign", as_of=ctx.as_of)
 
 with tabs["model"]:  # last: the backtest is the slowest part
     if facts is None:

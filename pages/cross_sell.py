@@ -9,7 +9,7 @@ decides). The results are drawn by ``ui.sections.cross_sell``.
 import streamlit as st
 
 from crm_core.views import cross_sell as xs
-from ui import base, shell, widgets
+from ui import base, campaigns, shell, widgets
 from ui.i18n import format_date, format_number, format_percent
 from ui.sections import cross_sell as draw
 from ui.state import lang, t
@@ -187,6 +187,11 @@ with tabs["targets"]:
             st.info(t("cross_sell.page.targets_none"), icon=":material/person_off:")
         else:
             draw.target_list(listed, level, ctx.currency)
+            campaigns.create_button(listed.members(), source="target_list",
+                                    detail=" + ".join(wanted) + " → " + " / ".join(excluded) if excluded
+                                    else " + ".join(wanted),
+                                    goal="cross_sell", product=excluded[0] if level == "product" and excluded else None,
+                                    key="xs_targets_campaign", as_of=ctx.as_of)
 
 with notices:
     shell.show_notices()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from crm_core.artefacts import MISSING
 from crm_core.views.customers import CHURN_HORIZON_DAYS, DEFAULT_PAGE_SIZE, MONEY, PAGE_SIZES, PRESET, ListFilters
-from ui import analyses, base, progress, shell, widgets
+from ui import analyses, base, campaigns, progress, shell, widgets
 from ui.cache import SHARED_FLAG
 from ui.i18n import currency_symbol, format_date, format_money, format_number
 from ui.sections import customers as sections
@@ -115,3 +115,5 @@ with right:
                       "customers", "cu_dl",
                       money=[header(name) for name in columns if name in MONEY])
 st.caption(t("customers.page.masked"))
+campaigns.create_button(listing.members(), source="customers", detail=str(listing.total), goal="win_back",
+                        key="cu_campaign", as_of=ctx.as_of)

@@ -9,9 +9,10 @@ from datetime import datetime
 
 import streamlit as st
 
+from crm_core.campaigns.model import default_goal
 from crm_core.segmentation import NO_SEGMENT, recommended_action
 from crm_core.views.segments import K_CHOICES, PRESET_ORDER, TIER_CUT_RANGE, TIER_CUTS, TIERS
-from ui import base, shell, widgets
+from ui import base, campaigns, shell, widgets
 from ui.i18n import format_date, format_money, format_number, format_percent, money_column_format, money_formatter
 from ui.sections import segments as sections
 from ui.sections.segments import ACTION_ROW_HEIGHT, cluster_label, column, segment_name, table_height, tier_name
@@ -175,6 +176,9 @@ with tabs["lists"]:
         st.caption(t(group.profile_note, columns=t("segmentation.page.list_sep").join(
             t(f"segmentation.page.profile.{c}") for c in group.missing_profile)))
     sections.customer_list(group, f"customers_{by}_{pick}", MONEY_FORMAT)
+    campaigns.create_button(group.members(by), source=by, detail=pick,
+                            goal=default_goal(by, pick),
+                            key="seg_campaign", as_of=ctx.as_of)
 
 with notices:
     shell.show_notices()

@@ -340,6 +340,15 @@ class RiskView:
         """The ``capacity`` customers to call first (:func:`crm_core.churn.win_back_list`)."""
         return risk_table(churn.win_back_list(self.scored, capacity), self.with_model, translate)
 
+    def members(self, *, capacity: int | None = None, tiers: Sequence[str] = ()) -> pl.DataFrame:
+        """``customer_id, stratum`` (the risk tier) of the call list's first ``capacity`` customers, or else of
+        the at-risk list of ``tiers`` (everyone when empty): a campaign's members, balanced on risk."""
+        if capacity is not None:
+            rows = churn.win_back_list(self.scored, capacity)
+        else:
+            rows = self.scored.filter(pl.col("risk_tier").is_in(list(tiers))) if tiers else self.scored
+        return rows.select("customer_id", pl.col("risk_tier").cast(pl.String).alias("stratum"))
+
     def capacity(self, contacted: int, save_rate: int) -> Capacity:
         """The capacity curve (:func:`crm_core.churn.capacity_curve`) at ``contacted`` customers.
 

@@ -525,6 +525,12 @@ class TargetList:
         mean = self.table.select(pl.col("revenue").mean()).item()
         return None if mean is None else float(mean)
 
+    def members(self) -> pl.DataFrame:
+        """``customer_id, stratum``: a campaign's members, balanced on how often they ordered (1, 2–3, 4+)."""
+        orders = pl.col("orders")
+        band = pl.when(orders <= 1).then(pl.lit("1")).when(orders <= 3).then(pl.lit("2-3")).otherwise(pl.lit("4+"))
+        return self.table.select("customer_id", band.alias("stratum"))
+
 
 def targets(dataset: Dataset, as_of: datetime, level: str, bought: tuple[str, ...],
             not_bought: tuple[str, ...]) -> TargetList:

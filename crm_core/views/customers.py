@@ -258,6 +258,11 @@ class CustomerList:
         return ListPage(mask_contacts(rows.select("customer_id", *columns)), tuple(rows["customer_id"].to_list()),
                         first + 1, first + rows.height)
 
+    def members(self) -> pl.DataFrame:
+        """``customer_id, stratum``: a campaign's members (everyone the filters pass), balanced on segment."""
+        segment = pl.col("segment").cast(pl.String) if "segment" in self.frame.columns else pl.lit(None, pl.String)
+        return self.frame.select("customer_id", segment.fill_null("").alias("stratum"))
+
     def export(self, columns: Sequence[str]) -> pl.DataFrame:
         """The whole list with ``columns`` for a download, phone and email masked."""
         return mask_contacts(self.frame.select("customer_id", *columns))

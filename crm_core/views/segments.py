@@ -457,6 +457,12 @@ class CustomerGroup:
     missing_profile: tuple[str, ...]
     profile_note: str | None
 
+    def members(self, by: str) -> pl.DataFrame:
+        """``customer_id, stratum``: a campaign's members, balanced on segment (or, for a segment's list, on
+        value tier; none without amounts)."""
+        stratum = "tier" if by == "segment" else "segment"
+        return self.rows.select("customer_id", pl.col(stratum).cast(pl.String).fill_null("").alias("stratum"))
+
 
 def customer_group(dataset: Dataset, as_of: datetime, preset: str, rules: str | None, cuts: tuple[int, int], k: int,
                    by: str, pick: str) -> CustomerGroup:
