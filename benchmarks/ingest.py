@@ -162,7 +162,9 @@ def table(rows: list[tuple[str, str, int, dict[str, dict]]]) -> list[str]:
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. `benchmarks/ingest.py`: each "
            "reading in a fresh process; seconds of the read alone; peak = the process's peak resident memory "
            "(for the upload, the larger of the server side and the reading child). Ratios are ours / the bare "
-           "reader of the same file (< 1 is faster, 2 = twice the time or memory).", "",
+           "reader of the same file (< 1 is faster, 2 = twice the time or memory). Seconds on this shared "
+           "2-core machine vary between runs (polars.read_csv of the 1M file took 0.4–1.4 s in one evening), "
+           "peaks by a few per cent.", "",
            "| file | size MB | reader | seconds | peak MB | × polars time | × polars memory | × pandas time "
            "| × pandas memory | lines kept |",
            "|---|---|---|---|---|---|---|---|---|---|"]
