@@ -371,6 +371,7 @@ class _Streamed:
     encoding: str
     source: bytes | Path
     head: str
+    size: int                       # bytes of UTF-8 text polars reads (without a BOM)
     issues: list[Issue] = field(default_factory=list)
     temporary: Path | None = None
 
@@ -394,7 +395,9 @@ def _stream_utf8(data: bytes | Path, size: int, *, block: int = 16 << 20) -> _St
     if decoded.encoding not in _WHOLE_FILE or decoded.lines is not None:
         return None
     if decoded.encoding in ("utf-8", "utf-8-sig"):
-        return _Streamed(decoded.encoding, data, decoded.head, list(decoded.issues))
+        bom = len(codecs.BOM_UTF8) if decoded.encoding == "utf-8-sig" else 0
+        head = _prefix(data, SNIFF_BYTES + bom)[bom:].decode("utf-8", errors="ignore")
+        return _Streamed(decoded.encoding, data, head, size - bom, list(decoded.issues))
     encoding, skip = decoded.encoding, 0
     if encoding == "utf-16":
         encoding, skip = ("utf-16-le" if prefix.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"), 2
@@ -406,7 +409,7 @@ def _stream_utf8(data: bytes | Path, size: int, *, block: int = 16 << 20) -> _St
                 temporary.unlink(missing_ok=True)
                 return None
         return _Streamed(decoded.encoding, temporary, _prefix(temporary, SNIFF_BYTES).decode("utf-8", errors="ignore"),
-                         list(decoded.issues), temporary)
+                         temporary.stat().st_size, list(decoded.issues), temporary)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

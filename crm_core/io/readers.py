@@ -66,7 +66,7 @@ def _read_csv_streamed(data: bytes | Path, *, max_rows: int, max_columns: int) -
         _check_text(head)
         if "\n" not in head and "\r" in head:
             return None
-        sniff = _sniff_csv(head, truncated=size > SNIFF_BYTES)
+        sniff = _sniff_csv(head, truncated=streamed.size > SNIFF_BYTES)  # (as _read_csv: the UTF-8 text's size)
         if sniff.whitespace:
             return None
         try:
