@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -266,7 +267,11 @@ def run_page(page: str, folder: Path) -> dict:
 # ---------------------------------------------------------------- parent
 
 def child(kind: str, name: str, folder: Path, timeout: int) -> dict:
-    command = [sys.executable, __file__, "--child", kind, name, str(folder)]
+    return run_child([sys.executable, __file__, "--child", kind, name, str(folder)], timeout)
+
+
+def run_child(command: list[str], timeout: int) -> dict:
+    """Run one measuring child process; its result is the JSON of its last line (or an error)."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
@@ -343,11 +348,18 @@ def write_results(rows, page_rows) -> None:
             out.append(f"| {label} | {page} | {first} | {fmt(r.get('filter_seconds'))} | {fmt(r.get('peak_mb'), 0)} |")
     out += targets(rows, page_rows)
     results = ROOT / "benchmarks" / "RESULTS.md"
-    kept = ""  # the serving benchmark's own section (benchmarks/serving.py) stays
-    if results.exists() and "<!-- serving:begin -->" in (previous := results.read_text(encoding="utf-8")):
-        kept = "\n" + previous[previous.index("<!-- serving:begin -->"):]
-    results.write_text("\n".join(out) + "\n" + kept, encoding="utf-8")
+    previous = results.read_text(encoding="utf-8") if results.exists() else ""
+    results.write_text("\n".join(out) + "\n" + kept_sections(previous), encoding="utf-8")
     print("\n".join(out))
+
+
+SECTION = re.compile(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", re.DOTALL)
+
+
+def kept_sections(previous: str) -> str:
+    """The other benchmarks' own sections of RESULTS.md, each between ``<!-- name:begin -->`` and
+    ``<!-- name:end -->`` (serving.py's, ingest.py's), in their order: this run rewrites only the rest."""
+    return "".join("\n" + found.group(0) + "\n" for found in SECTION.finditer(previous))
 
 
 TARGET_SIZE = "1M"           # issue 9's targets are set at 1M lines on a 2-core machine

@@ -7,7 +7,9 @@ blanks is counted in a :class:`LoadReport` with up to five example rows, and inp
 Steps (research/platform_notes.md §3, §4.4):
 
 1. bytes: size limit; format from magic bytes (``PK`` workbook, ``PAR1`` Parquet, OLE2 legacy ``.xls``),
-   otherwise text.
+   otherwise text. A file on disk is not read whole into memory: text in one encoding is read by polars
+   from the file itself (UTF-8) or from a UTF-8 copy transcoded block by block (GB18030, Big5, UTF-16);
+   only a file that needs the whole-file cascade below (a mix of encodings) is held in memory.
 2. text: encoding cascade BOM → strict UTF-8 → strict GB18030 (superset of GBK/GB2312) or Big5 →
    line by line when the bytes mix encodings (reported with counts and example lines) →
    charset-normalizer; lines valid in no encoding are dropped and reported, never stored as "�";

@@ -8,14 +8,18 @@ no candidate encoding keep a "�" where their bad bytes were, so that ``clean``
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from crm_core.io.limits import SNIFF_BYTES
 from crm_core.io.report import DataError, Issue
+from crm_core.io.source import _blocks, _prefix
 from crm_core.schema import SYNONYMS, normalize_header
 
 UNDECODABLE = "\ufffd"  # stands for the bytes of a line that no candidate encoding reads
@@ -357,6 +361,85 @@ def _guess_encoding(sample: bytes) -> str | None:
         return None
     best = from_bytes(sample).best()
     return best.encoding if best is not None else None
+
+
+@dataclass
+class _Streamed:
+    """A text file as UTF-8 that polars reads itself: the original (UTF-8, with or without BOM) or a
+    temporary file it was transcoded into block by block (``temporary``: the caller removes it)."""
+
+    encoding: str
+    source: bytes | Path
+    head: str
+    size: int                       # bytes of UTF-8 text polars reads (without a BOM)
+    issues: list[Issue] = field(default_factory=list)
+    temporary: Path | None = None
+
+
+_WHOLE_FILE = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "cp950")
+
+
+def _stream_utf8(data: bytes | Path, size: int, *, block: int = 16 << 20) -> _Streamed | None:
+    """The cascade of :func:`_decode` without holding the file in memory, for a file in one encoding.
+
+    The encoding is chosen on the first ``SNIFF_BYTES`` exactly as :func:`_decode` chooses it; UTF-8 is
+    left as it is (polars validates it while reading: the caller falls back on an invalid byte), any
+    other whole-file encoding is transcoded in blocks of ``block`` bytes into a temporary UTF-8 file.
+    None when the file needs the whole-file cascade in memory: a mix of encodings read line by line,
+    charset-normalizer's guess, or a decoding that fails past the first bytes (the second-ranked
+    encoding, or lines that read as UTF-8 inside a GB18030 or Big5 file).
+    """
+    prefix = _prefix(data, SNIFF_BYTES)
+    whole = size <= SNIFF_BYTES
+    decoded = _decode(prefix, final=whole)
+    if decoded.encoding not in _WHOLE_FILE or decoded.lines is not None:
+        return None
+    if decoded.encoding in ("utf-8", "utf-8-sig"):
+        bom = len(codecs.BOM_UTF8) if decoded.encoding == "utf-8-sig" else 0
+        head = _prefix(data, SNIFF_BYTES + bom)[bom:].decode("utf-8", errors="ignore")
+        return _Streamed(decoded.encoding, data, head, size - bom, list(decoded.issues))
+    encoding, skip = decoded.encoding, 0
+    if encoding == "utf-16":
+        encoding, skip = ("utf-16-le" if prefix.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"), 2
+    handle, name = tempfile.mkstemp(prefix="crm-upload-", suffix=".csv")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            if not _transcode(_blocks(data, block), encoding, skip, out.write):
+                temporary.unlink(missing_ok=True)
+                return None
+        return _Streamed(decoded.encoding, temporary, _prefix(temporary, SNIFF_BYTES).decode("utf-8", errors="ignore"),
+                         temporary.stat().st_size, list(decoded.issues), temporary)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _transcode(blocks: Iterator[bytes], encoding: str, skip: int, write: Callable[[bytes], object]) -> bool:
+    """Decode ``blocks`` strictly in ``encoding`` and ``write`` them as UTF-8; False when a byte does not
+    decode, or (GB18030, Big5) when a line reads better as UTF-8 (:func:`_utf8_lines_among`): the file is
+    then for the whole-file cascade. Legacy blocks are cut after their last newline, which never sits
+    inside a GB18030 or Big5 character, so every line is checked whole."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    legacy = encoding in _LEGACY
+    carry = b""
+    try:
+        for number, block in enumerate(blocks):
+            if number == 0:
+                block = block[skip:]
+            if legacy:
+                block = carry + block
+                cut = block.rfind(b"\n") + 1
+                block, carry = (block[:cut], block[cut:]) if cut else (b"", block)
+                if next(_utf8_lines_among(block, encoding), None) is not None:
+                    return False
+            write(decoder.decode(block).encode("utf-8"))
+        if carry and next(_utf8_lines_among(carry, encoding), None) is not None:
+            return False
+        write(decoder.decode(carry, final=True).encode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_prefix(data: bytes) -> _Decoded:

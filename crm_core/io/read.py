@@ -15,7 +15,7 @@ from crm_core.io.limits import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, SNIFF_BYTES
 from crm_core.io.readers import _check_zip, _read_any, _read_workbook
 from crm_core.io.report import DataError, LoadResult
 from crm_core.io.sniff import _clean_headers, _sniff_csv
-from crm_core.io.source import _detect_format, _read_bytes, _source_name
+from crm_core.io.source import _detect_format, _open_source, _read_bytes, _source_name
 from crm_core.schema import KINDS
 
 
@@ -58,7 +58,7 @@ def read_table(
             raise DataError("io.error.unknown_kind", {"kind": str(kind), "kinds": ", ".join(KINDS)})
         if date_order not in (None, "auto", "day-first", "month-first"):
             raise DataError("io.error.bad_option", {"option": "date_order", "value": str(date_order)})
-        data = _read_bytes(source, max_bytes)
+        data = _open_source(source, max_bytes)
         table = _read_any(data, sheet=sheet, max_rows=max_rows, max_columns=max_columns,
                           max_unzipped_bytes=5 * max_bytes)
         return _clean(table, kind, mapping, name=_source_name(source), today=today,

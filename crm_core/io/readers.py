@@ -6,16 +6,17 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from crm_core.io.archive import check_workbook
-from crm_core.io.encoding import ENCODING_NAMES, _check_text, _decode, _LineDecoding
+from crm_core.io.encoding import ENCODING_NAMES, _check_text, _decode, _LineDecoding, _stream_utf8
 from crm_core.io.limits import EXAMPLE_COLUMNS_MAX, MAX_COLUMNS, MAX_ROWS, SNIFF_BYTES, TITLE_ROWS_MAX
 from crm_core.io.report import DataError, Issue
-from crm_core.io.sniff import _clean_headers, _sniff_csv, _title_rows
-from crm_core.io.source import _detect_format
+from crm_core.io.sniff import _clean_headers, _Sniff, _sniff_csv, _title_rows
+from crm_core.io.source import _all_bytes, _detect_format, _prefix
 
 
 @dataclass
@@ -33,17 +34,83 @@ class _Table:
     undecodable_lines: int = 0  # lines valid in no encoding: their rows carry encoding.UNDECODABLE
 
 
-def _read_any(data: bytes, *, sheet: Any, max_rows: int, max_columns: int,
+def _read_any(data: bytes | Path, *, sheet: Any, max_rows: int, max_columns: int,
               max_unzipped_bytes: int) -> _Table:
-    fmt = _detect_format(data)
+    """``data``: the bytes, or the path of a file on disk (read in blocks when it is text)."""
+    fmt = _detect_format(_prefix(data, SNIFF_BYTES))
     if fmt == "csv":
-        return _read_csv(data, max_rows=max_rows, max_columns=max_columns)
+        streamed = _read_csv_streamed(data, max_rows=max_rows, max_columns=max_columns)
+        if streamed is not None:
+            return streamed
+        return _read_csv(_all_bytes(data), max_rows=max_rows, max_columns=max_columns)
     if fmt in ("xlsx", "xls"):
-        return _read_workbook(data, fmt, sheet, max_rows, max_columns, max_unzipped_bytes)
-    return _read_parquet(data, max_rows=max_rows, max_columns=max_columns)
+        return _read_workbook(_all_bytes(data), fmt, sheet, max_rows, max_columns, max_unzipped_bytes)
+    return _read_parquet(_all_bytes(data), max_rows=max_rows, max_columns=max_columns)
+
+
+class _NotUtf8(Exception):
+    """polars met a byte that is not UTF-8: the file is for the whole-file encoding cascade."""
+
+
+def _read_csv_streamed(data: bytes | Path, *, max_rows: int, max_columns: int) -> _Table | None:
+    """A text file in one encoding, read by polars from the file (or its UTF-8 transcoding) without the
+    whole text in Python: the bytes of a path are never all in memory, a transcoding is one block at a
+    time. None when the file needs :func:`_read_csv` (a mix of encodings, a guessed one, a byte that is
+    not UTF-8 after a UTF-8 start, classic Mac line ends, columns separated by runs of spaces)."""
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    streamed = _stream_utf8(data, size)
+    if streamed is None:
+        return None
+    try:
+        head = streamed.head
+        _check_text(head)
+        if "\n" not in head and "\r" in head:
+            return None
+        sniff = _sniff_csv(head, truncated=streamed.size > SNIFF_BYTES)  # (as _read_csv: the UTF-8 text's size)
+        if sniff.whitespace:
+            return None
+        try:
+            frame = _polars_csv(streamed.source, sniff, max_rows=max_rows, max_columns=max_columns)
+        except _NotUtf8:
+            return None
+    finally:
+        if streamed.temporary is not None:
+            streamed.temporary.unlink(missing_ok=True)
+    return _Table(frame, list(sniff.headers), "csv", encoding=streamed.encoding, delimiter=sniff.delimiter,
+                  issues=streamed.issues + list(sniff.issues), has_header=sniff.has_header)
+
+
+def _polars_csv(body: bytes | Path, sniff: _Sniff, *, max_rows: int, max_columns: int) -> pl.DataFrame:
+    """The rows under the header as String columns ``__c0..`` plus ``__row`` and ``__ragged``; raises
+    :class:`_NotUtf8` on a byte that is not UTF-8."""
+    if sniff.width > max_columns:
+        raise DataError("io.error.too_many_columns", {"columns": sniff.width, "limit": max_columns})
+    columns = [f"__c{i}" for i in range(sniff.width)]
+    schema = {name: pl.String() for name in columns + ["__extra"]}
+    options: dict[str, Any] = dict(has_header=False, separator=sniff.delimiter,
+                                   skip_rows=sniff.skip + sniff.has_header, schema=schema,
+                                   truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
+                                   raise_if_empty=False, infer_schema=False)
+    try:
+        try:
+            frame = pl.read_csv(body, quote_char='"', **options)
+        except pl.exceptions.ComputeError as error:
+            if "utf-8" in str(error).lower():
+                raise
+            frame = pl.read_csv(body, quote_char=None, **options)  # a stray quote: read quotes as text
+    except pl.exceptions.ComputeError as error:
+        if "utf-8" in str(error).lower():
+            raise _NotUtf8 from error
+        raise
+    if frame.height > max_rows:
+        raise DataError("io.error.too_many_rows", {"rows": f">{max_rows:,}", "limit": f"{max_rows:,}"})
+    extra = pl.col("__extra").str.strip_chars()
+    return frame.with_row_index("__row", offset=sniff.skip + 1 + sniff.has_header).with_columns(
+        pl.col("__row").cast(pl.Int64), __ragged=extra.is_not_null() & (extra != "")).drop("__extra")
 
 
 def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
+    """A text file through the whole-file encoding cascade (:func:`crm_core.io.encoding._decode`), in memory."""
     decoded = _decode(data)
     head = decoded.head
     _check_text(head)
@@ -55,24 +122,11 @@ def _read_csv(data: bytes, *, max_rows: int, max_columns: int) -> _Table:
     if sniff.whitespace:  # runs of spaces or tabs separate the columns: fold each run into one tab
         body = re.sub(rb"(?m)^[ \t]+|[ \t]+$", b"", body.replace(b"\r\n", b"\n"))
         body = re.sub(rb"[ \t]+", b"\t", body)
-    if sniff.width > max_columns:
-        raise DataError("io.error.too_many_columns", {"columns": sniff.width, "limit": max_columns})
-    columns = [f"__c{i}" for i in range(sniff.width)]
-    schema = {name: pl.String() for name in columns + ["__extra"]}
-    options: dict[str, Any] = dict(has_header=False, separator=sniff.delimiter,
-                                   skip_rows=sniff.skip + sniff.has_header, schema=schema,
-                                   truncate_ragged_lines=True, missing_columns="insert", n_rows=max_rows + 1,
-                                   raise_if_empty=False, infer_schema=False)
     try:
-        frame = pl.read_csv(body, quote_char='"', **options)
-    except pl.exceptions.ComputeError:
-        frame = pl.read_csv(body, quote_char=None, **options)  # a stray quote: read quotes as text
+        frame = _polars_csv(body, sniff, max_rows=max_rows, max_columns=max_columns)
+    except _NotUtf8:  # (cannot happen: the body is UTF-8 written by _decode)
+        raise DataError("io.error.unreadable", {"name": "", "detail": "UnicodeDecodeError"}) from None
     del body
-    if frame.height > max_rows:
-        raise DataError("io.error.too_many_rows", {"rows": f">{max_rows:,}", "limit": f"{max_rows:,}"})
-    extra = pl.col("__extra").str.strip_chars()
-    frame = frame.with_row_index("__row", offset=sniff.skip + 1 + sniff.has_header).with_columns(
-        pl.col("__row").cast(pl.Int64), __ragged=extra.is_not_null() & (extra != "")).drop("__extra")
     issues = list(decoded.issues)
     if decoded.lines is not None and decoded.lines.others:
         issues.append(_mixed_encodings(decoded.lines, list(sniff.headers), sniff.delimiter, sniff.whitespace))

@@ -13,7 +13,7 @@ from crm_core.io.dates import _build_dates, _date_parts, _DateParts, _decide_ord
 from crm_core.io.limits import EXAMPLE_COLUMNS_MAX, EXAMPLES_MAX
 from crm_core.io.readers import _Table
 from crm_core.io.report import DataError, Issue, _short_list
-from crm_core.io.values import _TEXT_NULLS, _VALUE_NULLS, _nullify, _text_expr, parse_numbers
+from crm_core.io.values import _TEXT_NULLS, _VALUE_NULLS, _nullify, _text_expr, _trimmed_columns, parse_numbers
 from crm_core.schema import COLUMNS, DATE_COLUMNS, ID_COLUMNS, NUMBER_COLUMNS, SYNONYMS, normalize_header
 
 SATISFACTION_RANGE = (1.0, 5.0)
@@ -31,7 +31,9 @@ class _Rows:
         self.col_of = {c: self.internal[h] for h, c in mapping.items()}  # canonical -> internal column
         frame = table.frame
         self.dtypes = dict(frame.schema)
-        text = frame.select("__row", *[_text_expr(c, self.dtypes[c]) for c in self.source_cols],
+        trimmed = _trimmed_columns(frame, [c for c in self.source_cols if self.dtypes[c] == pl.String])
+        text = frame.select("__row", *[pl.col(c) if c in trimmed else _text_expr(c, self.dtypes[c])
+                                       for c in self.source_cols],  # (a column already trimmed is not copied)
                             *(["__ragged"] if "__ragged" in frame.columns else []))
         if self.source_cols:  # blank lines are not rows
             blank = text.select(pl.all_horizontal(pl.col(self.source_cols).is_null())).to_series()
@@ -65,7 +67,11 @@ class _Rows:
                                             for c, v in zip(cols, r[1:])}} for r in rows)
 
     def cells(self, canonical: str, tokens: tuple[str, ...] = _VALUE_NULLS) -> pl.Series:
-        """The text of one mapped column, with placeholder texts (``N/A``, ``-`` …) as null."""
+        """The text of one mapped column, with placeholder texts (``N/A``, ``-`` …) as null (the column itself,
+        not a copy, when it has none)."""
+        column = self.text.get_column(self.col_of[canonical])
+        if not column.is_in(list(tokens)).any():
+            return column.alias(canonical)
         return self.text.select(_nullify(pl.col(self.col_of[canonical]), tokens)).to_series().alias(canonical)
 
     def parse_text_columns(self, notes: list[Issue]) -> dict[str, pl.Series]:
@@ -198,7 +204,8 @@ class _Rows:
         extras = [self.header_of[c] for c in self.source_cols if c not in mapped and c not in self.unnamed_empty]
         names = _unique_names(extras, {s.name for s in columns})
         columns += [self.text.get_column(self.internal[h]).alias(n) for h, n in zip(extras, names)]
-        return pl.DataFrame(columns).filter(keep), extras
+        frame = pl.DataFrame(columns)
+        return (frame if keep.all() else frame.filter(keep)), extras
 
     def rejected(self, reason: pl.Series, keep: pl.Series) -> pl.DataFrame:
         """Dropped rows as text: ``_row``, ``_reason`` (an io.issue key), then every source column."""

@@ -1,6 +1,7 @@
 """Bytes in: the bytes of a path, bytes or file-like ``source`` (size-limited) and its format from magic bytes."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,7 @@ def _read_bytes(source: Any, max_bytes: int, prefix: int | None = None) -> bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise DataError("io.error.file_not_found", {"name": path.name})
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DataError("io.error.too_large", {"size_mb": round(size / 1024 / 1024, 1), "limit_mb": limit_mb})
+        path = _checked_path(source, max_bytes)
         with path.open("rb") as handle:
             data = handle.read(prefix if prefix else max_bytes + 1)
     elif hasattr(source, "read"):
@@ -48,6 +44,49 @@ def _read_bytes(source: Any, max_bytes: int, prefix: int | None = None) -> bytes
     if len(data) > max_bytes:
         raise DataError("io.error.too_large", {"size_mb": round(len(data) / 1024 / 1024, 1), "limit_mb": limit_mb})
     return data
+
+
+def _checked_path(source: str | Path, max_bytes: int) -> Path:
+    """The path of an existing file of at most ``max_bytes``."""
+    path = Path(source)
+    if not path.is_file():
+        raise DataError("io.error.file_not_found", {"name": path.name})
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DataError("io.error.too_large", {"size_mb": round(size / 1024 / 1024, 1),
+                                               "limit_mb": round(max_bytes / 1024 / 1024, 1)})
+    return path
+
+
+def _open_source(source: Any, max_bytes: int) -> bytes | Path:
+    """A file on disk stays its path (size-checked; the CSV reader reads it in blocks, never whole into
+    memory); any other ``source`` becomes its bytes (:func:`_read_bytes`)."""
+    if isinstance(source, (str, Path)):
+        return _checked_path(source, max_bytes)
+    return _read_bytes(source, max_bytes)
+
+
+def _prefix(data: bytes | Path, size: int) -> bytes:
+    """The first ``size`` bytes of a source from :func:`_open_source`."""
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            return handle.read(size)
+    return data[:size]
+
+
+def _all_bytes(data: bytes | Path) -> bytes:
+    return data.read_bytes() if isinstance(data, Path) else data
+
+
+def _blocks(data: bytes | Path, size: int = 16 << 20) -> Iterator[bytes]:
+    """The bytes of a source in blocks of ``size`` (only one block in memory at a time for a path)."""
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            while block := handle.read(size):
+                yield block
+        return
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
 
 
 _SIGNATURES = (  # magic bytes of formats people upload by mistake
