@@ -9,6 +9,7 @@ from crm_core.campaigns.model import CampaignError
 from ui import campaigns, data, owners, shell, state, widgets
 from ui.sections import campaigns as sections
 from ui.state import lang, t
+from ui.text import t_plain
 from ui.views import campaigns as views
 
 ctx = shell.context()
@@ -45,6 +46,10 @@ chosen_id = widgets.selectbox(t("campaigns.page.pick"), ids, campaigns.CHOSEN, d
                               format_func=lambda cid: sections.campaign_label(shown[cid].campaign, language))
 campaign = shown[chosen_id].campaign
 
+created = st.session_state.pop(campaigns.CREATED, None)
+if created:
+    with notices:
+        st.success(t_plain("campaigns.created", name=created), icon=":material/check_circle:")
 sections.header(campaign, language)
 cost = widgets.number_input(t("campaigns.page.cost", currency=campaign.currency or data.currency() or "—"), 0.0,
                             1e9, f"cost_{campaign.id}", float(campaign.cost_per_contact or 0.0), step=1.0,

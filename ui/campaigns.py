@@ -24,6 +24,7 @@ from ui.state import lang, t
 from ui.text import plain
 
 CHOSEN = "campaign"  # the session-state key (and link parameter) of the campaign the Campaigns page shows
+CREATED = "_campaign_created"  # the name of the campaign just created, for the Campaigns page to confirm
 MIN_MEMBERS = 20  # fewer cannot spare a control group that tells anything
 
 
@@ -104,7 +105,7 @@ def create_button(members: pl.DataFrame, *, source: str, detail: str, goal: str,
         box.error(error_text(error), icon=":material/error:")
         return
     st.session_state[CHOSEN] = made.id
-    state.notice("campaigns.created", name=made.name)
+    st.session_state[CREATED] = made.name
     st.switch_page("pages/campaigns.py")
 
 

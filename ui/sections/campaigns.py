@@ -228,8 +228,9 @@ def contact_list(view: core.CampaignView, store: Any, language: str) -> None:
     widgets.downloads(table.drop("done", "outcome", "last_contact").rename(headers, strict=False),
                       f"campaign_{campaign.id}_contacts", "cp_contacts_dl", container=st.columns([2, 3])[0])
     st.caption(t("campaigns.page.mark_intro"))
+    editable = table.with_columns(pl.col(pl.String).fill_null(""))  # (an empty cell, not "None")
     edited = st.data_editor(
-        table.rename(headers), hide_index=True, key=f"cp_marks_{campaign.id}", disabled=[
+        editable.rename(headers), hide_index=True, key=f"cp_marks_{campaign.id}", disabled=[
             headers[name] for name in table.columns if name not in ("done", "outcome")],
         column_config={headers["done"]: st.column_config.CheckboxColumn(help=t("campaigns.column_help.done")),
                        headers["outcome"]: st.column_config.TextColumn(max_chars=200),
