@@ -124,9 +124,17 @@ def test_other_lists_start_campaigns_too(data_dir):
     at = app(page="customers")
     healthy(at)
     submit(at, "cu_campaign", name="Everyone")
+    lines = load_sample().transactions
+    bought, offered = lines.group_by("product").len().sort("len", descending=True)["product"].head(2).to_list()
+    at = app(page="cross_sell", query={"xs_tab": "targets", "xs_level": "product", "xs_bought": bought,
+                                       "xs_not": offered})
+    healthy(at)
+    submit(at, "xs_targets_campaign", name="Offer")
     listed = {s.campaign.name: s.campaign for s in store(data_dir).list_campaigns()}
     assert listed["At risk"].source == "segment" and listed["At risk"].goal == "win_back"
     assert listed["Everyone"].source == "customers"
+    assert listed["Offer"].source == "target_list" and listed["Offer"].goal == "cross_sell"
+    assert listed["Offer"].product == offered and listed["Offer"].source_detail == f"{bought} → {offered}"
 
 
 def test_only_the_creator_may_delete_and_a_colleague_reads_by_link(before, data_dir):
