@@ -176,3 +176,33 @@ def format_date(value: date | datetime | None, lang: str) -> str:
 def date_input_format(lang: str) -> str:
     """The display format string ``st.date_input`` accepts, per language."""
     return "YYYY/MM/DD" if lang == "zh" else "YYYY-MM-DD"
+
+
+def format_points(value: float | None, lang: str, signed: bool = True) -> str:
+    """A difference of two rates in percentage points: ``+4.1`` / ``−2.0`` (``4.1`` unsigned)."""
+    if value is None or _missing(value):
+        return MISSING
+    text = format_number(abs(value) * 100, lang, decimals=1)
+    if not signed:
+        return text
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+def phrase_text(lang: str, phrase: Any, escape: Callable[[str], str] | None = None) -> str:
+    """A :class:`crm_core.views.campaigns.Phrase` in ``lang``: each parameter written by its kind; ``escape``
+    is applied to ``text`` values that are strings (data, such as a product's name, on a markdown surface)."""
+    def written(kind: str, value: Any) -> Any:
+        if kind == "points":
+            return format_points(value, lang)
+        if kind == "size":
+            return format_points(value, lang, signed=False)
+        if kind == "number":
+            return format_number(value, lang)
+        if kind == "percent":
+            return format_percent(value, lang, decimals=0)
+        if kind == "date":
+            return format_date(value, lang)
+        if kind == "phrase":
+            return phrase_text(lang, value, escape)
+        return escape(value) if escape is not None and isinstance(value, str) else value
+    return translate(lang, phrase.key, **{name: written(kind, value) for name, kind, value in phrase.params})

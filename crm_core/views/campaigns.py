@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 
@@ -15,7 +16,8 @@ from crm_core.campaigns import design, measure
 from crm_core.campaigns.model import Campaign
 from crm_core.dataset import Dataset
 
-__all__ = ["CampaignView", "CallLogMatch", "PROFILE", "campaign_view", "changed_marks", "match_call_log"]
+__all__ = ["CampaignView", "CallLogMatch", "Phrase", "PROFILE", "campaign_view", "changed_marks", "match_call_log",
+           "verdict_phrases", "what_phrase"]
 
 PROFILE = ("name", "phone", "email", "region", "owner")
 EXAMPLES = 5
@@ -73,6 +75,48 @@ def campaign_view(dataset: Dataset, campaign: Campaign, groups: pl.DataFrame, co
         contact_list=contact_list.sort("customer_id"),
         contacted=int(treated["customer_id"].is_in(list(reached)).sum()),
         control_contacted=int(control.is_in(list(reached)).sum()))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence to translate: ``key`` and its ``params`` as ``(name, kind, value)``, the kind saying how the
+    value is written (``ui.i18n.phrase_text``): ``points`` (a difference of rates, signed), ``size`` (the
+    same, unsigned), ``number``, ``percent``, ``date``, ``text``, ``phrase`` (a nested :class:`Phrase`)."""
+
+    key: str
+    params: tuple[tuple[str, str, Any], ...] = ()
+
+
+def what_phrase(campaign: Campaign) -> Phrase:
+    """What success is for this campaign's goal, as a phrase ("ordered again", "bought P")."""
+    if campaign.goal == "cross_sell":
+        return Phrase("campaigns.what.cross_sell", (("product", "text", campaign.product or ""),))
+    return Phrase(f"campaigns.what.{campaign.goal}")
+
+
+def verdict_phrases(view: CampaignView) -> tuple[str, tuple[Phrase, ...], Phrase | None]:
+    """The verdict in words, as the Campaigns page and the digest write it: ``(verdict, sentences, note)``.
+
+    ``verdict`` is the result's (``no_data``, ``worked``, ``backfired``, ``inconclusive``); the sentences say
+    it ("so far" while the window is open; how many more members an underpowered campaign needs);
+    ``note`` says until when the window runs, while it is open."""
+    result, campaign = view.result, view.campaign
+    if result.verdict == "no_data":
+        return "no_data", (Phrase("campaigns.verdict.no_data", (("until", "date", view.data_until),
+                                                                ("start", "date", campaign.start))),), None
+    low, high = result.rate_ci
+    params = (("diff", "points", result.rate_diff), ("size", "size", result.rate_diff), ("low", "points", low),
+              ("high", "points", high), ("what", "phrase", what_phrase(campaign)),
+              ("customers", "number", result.incremental_customers))
+    sentences = [] if result.final else [Phrase("campaigns.verdict.so_far", (
+        ("days", "text", result.observed_days), ("window", "text", campaign.window_days)))]
+    sentences.append(Phrase(f"campaigns.verdict.{result.verdict}", params))
+    if result.verdict == "inconclusive" and result.too_small:
+        sentences.append(Phrase("campaigns.verdict.too_small", (("more", "number", result.more_needed),
+                                                                ("power", "percent", result.power)))
+                         if result.more_needed else Phrase("campaigns.verdict.too_small_no_difference"))
+    note = None if result.final else Phrase("campaigns.verdict.window_open", (("end", "date", campaign.end),))
+    return result.verdict, tuple(sentences), note
 
 
 def changed_marks(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:

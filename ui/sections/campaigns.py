@@ -16,8 +16,17 @@ from crm_core.export import mask_contacts
 from crm_core.io import DataError
 from crm_core.views import campaigns as core
 from ui import campaigns, owners, upload, widgets
-from ui.i18n import format_date, format_money, format_number, format_percent, has_key, money_column_format
-from ui.state import t
+from ui.i18n import (
+    format_date,
+    format_money,
+    format_number,
+    format_percent,
+    format_points,
+    has_key,
+    money_column_format,
+    phrase_text,
+)
+from ui.state import lang, t
 from ui.text import plain, t_plain
 
 
@@ -35,14 +44,6 @@ def campaign_label(campaign: Campaign, language: str) -> str:
     """A campaign in the picker: its name and first day (ISO: the same in both languages, so a language
     switch leaves the picker's label as it is)."""
     return f"{campaign.name} · {campaign.start.isoformat()}"
-
-
-def _points(value: float | None, language: str, signed: bool = True) -> str:
-    """A difference of two rates in percentage points: ``+4.1`` / ``−2.0``."""
-    if value is None:
-        return "–"
-    text = format_number(abs(value) * 100, language, decimals=1)
-    return ("+" if value > 0 else "−" if value < 0 else "±") + text if signed else text
 
 
 # ---------------------------------------------------------------- the list
@@ -113,39 +114,19 @@ def measured_on(view: core.CampaignView, dataset: str, language: str) -> str:
 
 
 def verdict(view: core.CampaignView, language: str) -> None:
-    """The plain-language verdict: worked, did harm, not distinguishable yet, or nothing to measure yet."""
-    result, campaign = view.result, view.campaign
-    if result.verdict == "no_data":
-        st.info(t("campaigns.verdict.no_data", until=format_date(view.data_until, language) if view.data_until
-                  else "–", start=format_date(campaign.start, language)), icon=":material/hourglass_empty:")
-        return
-    low, high = result.rate_ci
-    params = dict(diff=_points(result.rate_diff, language), size=_points(result.rate_diff, language, signed=False),
-                  low=_points(low, language), high=_points(high, language), what=_what(campaign))
-    so_far = "" if result.final else t("campaigns.verdict.so_far", days=result.observed_days,
-                                       window=campaign.window_days) + " "
-    if result.verdict == "worked":
-        text = t("campaigns.verdict.worked", **params,
-                 customers=format_number(result.incremental_customers, language))
-        st.success(so_far + text, icon=":material/thumb_up:")
-    elif result.verdict == "backfired":
-        st.error(so_far + t("campaigns.verdict.backfired", **params), icon=":material/thumb_down:")
-    else:
-        text = t("campaigns.verdict.inconclusive", **params)
-        if result.too_small and result.more_needed:
-            text += " " + t("campaigns.verdict.too_small", more=format_number(result.more_needed, language),
-                            power=format_percent(result.power, language, decimals=0))
-        elif result.too_small:
-            text += " " + t("campaigns.verdict.too_small_no_difference")
-        st.warning(so_far + text, icon=":material/balance:")
-    if not result.final:
-        st.caption(t("campaigns.verdict.window_open", end=format_date(campaign.end, language)))
+    """The plain-language verdict (:func:`crm_core.views.campaigns.verdict_phrases`): worked, did harm, not
+    distinguishable yet, or nothing to measure yet."""
+    kind, sentences, note = core.verdict_phrases(view)
+    text = " ".join(phrase_text(language, sentence, plain) for sentence in sentences)
+    draw, icon = {"worked": (st.success, ":material/thumb_up:"), "backfired": (st.error, ":material/thumb_down:"),
+                  "no_data": (st.info, ":material/hourglass_empty:")}.get(kind, (st.warning, ":material/balance:"))
+    draw(text, icon=icon)
+    if note is not None:
+        st.caption(phrase_text(language, note, plain))
 
 
 def _what(campaign: Campaign) -> str:
-    if campaign.goal == "cross_sell":
-        return t_plain("campaigns.what.cross_sell", product=campaign.product or "")
-    return t(f"campaigns.what.{campaign.goal}")
+    return phrase_text(lang(), core.what_phrase(campaign), plain)
 
 
 def figures(view: core.CampaignView, language: str) -> None:
@@ -163,9 +144,9 @@ def figures(view: core.CampaignView, language: str) -> None:
              delta=t("campaigns.metric.of", count=format_number(result.control.successes, language),
                      members=format_number(result.control.members, language)), delta_color="off", delta_arrow="off")
     low, high = result.rate_ci
-    c.metric(t("campaigns.metric.difference"), _points(result.rate_diff, language),
+    c.metric(t("campaigns.metric.difference"), format_points(result.rate_diff, language),
              border=True, help=t("campaigns.metric.difference_help"),
-             delta=t("campaigns.metric.ci", low=_points(low, language), high=_points(high, language)),
+             delta=t("campaigns.metric.ci", low=format_points(low, language), high=format_points(high, language)),
              delta_color="off", delta_arrow="off")
     if result.incremental_revenue is not None:
         d.metric(t("campaigns.metric.incremental_revenue"), format_money(result.incremental_revenue, language, money,
