@@ -54,7 +54,13 @@ sections.header(campaign, language)
 cost = widgets.number_input(t("campaigns.page.cost", currency=campaign.currency or data.currency() or "—"), 0.0,
                             1e9, f"cost_{campaign.id}", float(campaign.cost_per_contact or 0.0), step=1.0,
                             container=st.columns([1, 2])[0], help=t("campaigns.field.cost_help"))
-view = views.campaign_view(data.current(), campaign, cost or None)
+try:
+    view = views.campaign_view(data.current(), campaign, cost or None)
+except CampaignError as error:  # the data loaded now cannot measure it (no product column for a cross-sell)
+    st.warning(campaigns.error_text(error), icon=":material/info:")
+    with notices:
+        shell.show_notices()
+    st.stop()
 st.caption(sections.measured_on(view, data.label(), language))
 sections.verdict(view, language)
 sections.figures(view, language)

@@ -174,3 +174,16 @@ def test_two_sessions_creating_at_once_keep_both(before, data_dir):
         healthy(at)
     names = sorted(s.campaign.name for s in store(data_dir).list_campaigns())
     assert names == ["Session 0", "Session 1"]
+
+
+def test_a_cross_sell_campaign_on_data_without_products_says_why(data_dir):
+    lines = load_sample().transactions
+    bought, offered = lines.group_by("product").len().sort("len", descending=True)["product"].head(2).to_list()
+    at = app(page="cross_sell", query={"xs_tab": "targets", "xs_level": "product", "xs_bought": bought,
+                                       "xs_not": offered})
+    submit(at, "xs_targets_campaign", name="Offer")
+    [summary] = store(data_dir).list_campaigns()
+    sample = load_sample()
+    no_products = type(sample)(sample.transactions.drop("product", "category"), name="orders only")
+    shown = healthy(app_with(no_products, page="campaigns", query={"campaign": summary.campaign.id}))
+    assert "has no product column" in shown and "Offer" in shown
