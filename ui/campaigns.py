@@ -22,6 +22,7 @@ from ui import data, owners, state
 from ui.i18n import format_number, format_percent
 from ui.state import lang, t
 from ui.text import plain
+from ui.widgets import frozen_labels
 
 CHOSEN = "campaign"  # the session-state key (and link parameter) of the campaign the Campaigns page shows
 CREATED = "_campaign_created"  # the name of the campaign just created, for the Campaigns page to confirm
@@ -30,9 +31,7 @@ MIN_MEMBERS = 20  # fewer cannot spare a control group that tells anything
 
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> CampaignStore:
-    store = CampaignStore(url)
-    store.migrate()
-    return store
+    return CampaignStore(url)  # (it brings its database to the code's schema on first use)
 
 
 def store() -> CampaignStore:
@@ -76,7 +75,7 @@ def create_button(members: pl.DataFrame, *, source: str, detail: str, goal: str,
                            max_chars=model.MAX_NAME, key=f"{key}_name")
     left, right = form.columns(2)
     chosen_goal = left.selectbox(t("campaigns.field.goal"), model.GOALS, index=model.GOALS.index(goal),
-                                 format_func=_frozen(model.GOALS, lambda g: t(f"campaigns.goal.{g}")),
+                                 format_func=frozen_labels(model.GOALS, lambda g: t(f"campaigns.goal.{g}")),
                                  key=f"{key}_goal", help=t("campaigns.field.goal_help"))
     products = _products()
     chosen_product = None
@@ -107,11 +106,6 @@ def create_button(members: pl.DataFrame, *, source: str, detail: str, goal: str,
     st.session_state[CHOSEN] = made.id
     st.session_state[CREATED] = made.name
     st.switch_page("pages/campaigns.py")
-
-
-def _frozen(options, label):
-    labels = {option: label(option) for option in options}
-    return lambda option: labels.get(option, str(option))
 
 
 def _products() -> list[str]:

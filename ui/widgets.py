@@ -41,7 +41,7 @@ _KEPT = {"persist_state": "session"}  # ui.state links the value; Streamlit keep
 _DATE_FORMAT = "YYYY-MM-DD"  # one format in both languages: a date widget whose format changes is a new widget
 
 
-def _frozen_labels(options: Sequence[Any], format_func: Callable[[Any], str]) -> Callable[[Any], str]:
+def frozen_labels(options: Sequence[Any], format_func: Callable[[Any], str]) -> Callable[[Any], str]:
     """Labels computed now, in this run's language: Streamlit may call ``format_func`` later, outside
     the run (AppTest does), where the session's language is no longer known."""
     labels = {option: format_func(option) for option in options}
@@ -65,7 +65,7 @@ def selectbox(label: str, options: Sequence[Any], key: str, default: Any = None,
     options = list(options)
     default = options[0] if default is None and options else default
     extra = _choice(key, options, default, format_func, always)
-    return container.selectbox(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+    return container.selectbox(label, options, key=key, format_func=frozen_labels(options, format_func or str),
                                help=help, **extra)
 
 
@@ -74,7 +74,7 @@ def radio(label: str, options: Sequence[Any], key: str, default: Any = None, *, 
     options = list(options)
     default = options[0] if default is None else default
     extra = _choice(key, options, default, format_func)
-    return container.radio(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+    return container.radio(label, options, key=key, format_func=frozen_labels(options, format_func or str),
                            help=help, horizontal=horizontal, **extra)
 
 
@@ -97,7 +97,7 @@ def multiselect(label: str, options: Sequence[str], key: str, *, container: Any 
     else:
         state.claim(key, [], state.TEXTS, valid=valid, fix=lambda v: [x for x in v if x in allowed])
         extra = dict(_KEPT)
-    return container.multiselect(label, options, key=key, format_func=_frozen_labels(options, format_func or str),
+    return container.multiselect(label, options, key=key, format_func=frozen_labels(options, format_func or str),
                                  help=help, placeholder=placeholder or t("app.widget.all"), **extra)
 
 
